@@ -1,0 +1,1 @@
+"""Readers and writers at the edges: file formats in, file formats out."""

@@ -1,0 +1,1 @@
+"""Causal signal processing: ring buffer, filters that keep state between chunks."""
