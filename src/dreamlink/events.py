@@ -108,9 +108,8 @@ class Event:
 def _float_or(value: Any, default: float | None) -> float | None:
     if value is None:
         return default
-    if isinstance(value, str):
-        if value.strip() in ("", "n/a", "nan", "None"):
-            return default
+    if isinstance(value, str) and value.strip() in ("", "n/a", "nan", "None"):
+        return default
     try:
         out = float(value)
     except (TypeError, ValueError):
