@@ -1,0 +1,65 @@
+"""What deliberate facial/chin muscle twitches mean: dreamlink's EMG code.
+
+In REM sleep the chin EMG is atonic, so a deliberate contraction (a smile, a frown, clenching the
+jaw) stands out as a burst (Konkoly et al. 2021 used facial EMG answers; REMspace's EMG "language"
+is built from short and long contractions).
+
+Twitch
+    A burst of ≥ 0.1 s. **Short** < :data:`LONG_TWITCH_SEC`, **long** ≥ it.
+Yes / no
+    Two short twitches = yes, three short twitches = no, within :data:`GROUP_SEC` seconds.
+EMG-Morse
+    short = dot, long = dash, a pause ≥ :data:`LETTER_PAUSE_SEC` ends a letter.
+
+References
+----------
+Konkoly KR et al. (2021). Real-time dialogue between experimenters and dreamers during REM sleep.
+Curr Biol 31(7):1417-1427. doi:10.1016/j.cub.2021.01.026
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dreamlink.link import morse
+
+#: Contractions at least this long (s) are "long".
+LONG_TWITCH_SEC = 0.6
+#: Twitches of one yes/no answer fall within this window (s).
+GROUP_SEC = 4.0
+#: Pause (s) ending a letter of EMG-Morse.
+LETTER_PAUSE_SEC = 1.5
+#: Short twitch counts meaning yes and no.
+YES_TWITCHES, NO_TWITCHES = 2, 3
+
+
+@dataclass(frozen=True)
+class Twitch:
+    """One deliberate contraction: ``start`` offset (s) from the code's start, ``duration`` (s)."""
+
+    start: float
+    duration: float
+
+
+def yes_no(answer: bool, short_sec: float = 0.25, gap_sec: float = 0.5) -> list[Twitch]:
+    """Twitches of a yes (2 short) or no (3 short) answer."""
+    n = YES_TWITCHES if answer else NO_TWITCHES
+    return [Twitch(i * (short_sec + gap_sec), short_sec) for i in range(n)]
+
+
+def emg_morse(
+    text: str, short_sec: float = 0.25, long_sec: float = 0.9, gap_sec: float = 0.4
+) -> list[Twitch]:
+    """Twitches keying ``text`` in EMG-Morse."""
+    out: list[Twitch] = []
+    t = 0.0
+    for w, word in enumerate(morse.encode(text)):
+        if w:
+            t += LETTER_PAUSE_SEC * 2
+        for letter in word.split(" "):
+            for symbol in letter:
+                d = short_sec if symbol == "." else long_sec
+                out.append(Twitch(t, d))
+                t += d + gap_sec
+            t += LETTER_PAUSE_SEC
+    return out
