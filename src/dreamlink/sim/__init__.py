@@ -1,0 +1,1 @@
+"""The physiologically plausible night simulator (the embedded default for demos and tests)."""
