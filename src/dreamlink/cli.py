@@ -87,6 +87,10 @@ def cli(verbose: int) -> None:
     """
     level = logging.WARNING - 10 * verbose
     logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s")
+    if verbose == 0:
+        from dreamlink.sources.lsl import quiet_liblsl
+
+        quiet_liblsl()  # liblsl's INFO lines on stderr would drown the one-line messages
 
 
 def main(argv: list[str] | None = None) -> Any:
