@@ -1,0 +1,293 @@
+"""The design runtime: determinism, persistence and resume, refused transitions, guards, questions."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from dreamlink.designs import design_from_text
+from dreamlink.designs.runtime import DesignRuntime, IllegalTransitionError, RecordingSink, RuntimeStatus
+from dreamlink.errors import DesignError
+from dreamlink.events import Event
+
+DIALOGUE = """\
+design: dialogue
+version: 1
+variables: {a: 8, b: 4, asked: 0}
+guards: {max_cues_per_rem: 4, no_cues_within_min_of_arousal: 1}
+initial: wait_rem
+always:
+  - trigger: wake
+    goto: wait_rem
+states:
+  wait_rem:
+    on:
+      - trigger: {type: stage, stage: R, for_sec: 60}
+        do: [{cue: {kind: tones, text: "3", level_db: 5}}]
+        goto: wait_lucid
+  wait_lucid:
+    on:
+      - trigger: lrlr
+        do: [{add: {asked: 1}}]
+        goto: ask
+      - trigger: {type: stage, stage: [W, N1, N2, N3]}
+        goto: wait_rem
+  ask:
+    enter:
+      - ask: {text: "What is {a} minus {b}? (question {asked})", answer: count, expect: 4, store: reply,
+              timeout_sec: 30, retries: 1, on_answer: good, on_wrong: bad, on_timeout: wait_lucid}
+  good:
+    enter: [{mark: {label: correct, value: "{reply}"}}]
+    on:
+      - trigger: {type: timer, after_sec: 5}
+        goto: wait_lucid
+  bad:
+    enter: [{mark: {label: wrong, value: "{reply}"}}, {end: wrong answer}]
+"""
+
+
+def _stage(t: float, s: str) -> Event:
+    return Event(t, 30.0, "stage", s, None, "test")
+
+
+def _night() -> list[Event]:
+    """N2 from 0, R from 600, an LRLR, a right answer, a silent question, an LRLR, a wrong answer."""
+    return [
+        _stage(0, "N2"), _stage(300, "N2"), _stage(600, "R"), _stage(630, "R"),
+        Event(700, 2.0, "lrlr", "LRLR"), Event(720, 8.0, "count", 4),
+        Event(800, 2.0, "lrlr", "LRLR"),  # asked at 800; nothing for 30 s; retried at 830; timeout at 860
+        Event(900, 2.0, "lrlr", "LRLR"), Event(910, 8.0, "count", 5),
+        Event(1000, 0.0, "stage", "N2"),
+    ]
+
+
+def _run(events, **kw) -> DesignRuntime:
+    rt = DesignRuntime(design_from_text(DIALOGUE), **kw)
+    rt.start(0.0)
+    for ev in events:
+        if rt.status is RuntimeStatus.ENDED:
+            break
+        rt.feed(ev)
+    return rt
+
+
+def _plain(rt: DesignRuntime) -> list[tuple]:
+    return [(round(r.t, 6), r.kind, r.name, r.value, r.state, r.detail) for r in rt.timeline
+            if r.kind != "status"]
+
+
+def test_dialogue_sequence():
+    rt = _run(_night())
+    shown = ("action", "answer", "timeout", "skipped")
+    rows = [(r.t, r.kind, r.name, r.value) for r in rt.timeline if r.kind in shown]
+    assert rows == [
+        (660.0, "action", "cue", "3"),                       # REM held 60 s
+        (700.0, "action", "add", "asked=1"),
+        (700.0, "action", "question", "What is 8 minus 4? (question 1)"),
+        (720.0, "answer", "count", "4"),
+        (720.0, "action", "mark", "correct=4"),
+        (800.0, "action", "add", "asked=2"),
+        (800.0, "action", "question", "What is 8 minus 4? (question 2)"),
+        (830.0, "timeout", "count", "retry 1"),
+        (830.0, "action", "question", "What is 8 minus 4? (question 2)"),
+        (860.0, "timeout", "count", "no answer"),
+        (900.0, "action", "add", "asked=3"),
+        (900.0, "skipped", "question", "What is 8 minus 4? (question 3)"),  # 5th cue of this REM period
+        (910.0, "answer", "count", "5"),
+        (910.0, "action", "mark", "wrong=5"),
+        (910.0, "action", "end", "wrong answer"),
+    ]
+    assert rt.status is RuntimeStatus.ENDED
+    assert rt.counts["answer:correct"] == 1 and rt.counts["answer:wrong"] == 1
+    kinds = [e.trial_type for e in rt.sink.events]
+    assert kinds == ["cue", "cue", "mark", "cue", "cue", "mark", "design_end"]
+    assert rt.counts["skipped:question"] == 1 and rt.cues_in_rem == 4
+
+
+def test_deterministic():
+    a, b = _run(_night()), _run(_night())
+    assert _plain(a) == _plain(b)
+    assert [e.to_json() for e in a.sink.events] == [e.to_json() for e in b.sink.events]
+
+
+@pytest.mark.parametrize("split", [3, 5, 6, 7, 8])
+def test_resume_from_state_file_matches_uninterrupted_run(tmp_path, split):
+    events = _night()
+    whole = _run(events)
+    path = tmp_path / "state.json"
+    first = _run(events[:split], state_path=path)
+    assert path.exists() and not list(tmp_path.glob(".*.tmp"))  # atomic write leaves no temporary file
+    snap = json.loads(path.read_text())
+    assert snap["state"] == first.state and snap["status"] == first.status.value
+    # a restarted rig: a new runtime on the same file continues where the first stopped
+    second = DesignRuntime(design_from_text(DIALOGUE), state_path=path)
+    assert second.status is first.status and second.state == first.state and second.vars == first.vars
+    for ev in events[split:]:
+        if second.status is RuntimeStatus.ENDED:
+            break
+        second.feed(ev)
+    combined = _plain(first) + [r for r in _plain(second)]
+    assert combined == _plain(whole)
+    assert [e.to_json() for e in first.sink.events + second.sink.events] == \
+        [e.to_json() for e in whole.sink.events]
+
+
+def test_resume_refuses_another_design_and_corrupt_files(tmp_path):
+    path = tmp_path / "state.json"
+    _run(_night()[:4], state_path=path)
+    other = design_from_text(DIALOGUE.replace("design: dialogue", "design: other"))
+    with pytest.raises(DesignError, match="different file or version"):
+        DesignRuntime(other, state_path=path)
+    path.write_text("{not json")
+    with pytest.raises(DesignError, match="delete it"):
+        DesignRuntime(design_from_text(DIALOGUE), state_path=path)
+
+
+def test_illegal_transitions_are_refused():
+    rt = DesignRuntime(design_from_text(DIALOGUE))
+    with pytest.raises(IllegalTransitionError, match="before start"):
+        rt.feed(_stage(0, "N2"))
+    rt.start(0.0)
+    with pytest.raises(IllegalTransitionError, match="from running to running"):
+        rt.start(0.0)
+    rt.stop("operator")
+    assert rt.status is RuntimeStatus.ENDED
+    with pytest.raises(IllegalTransitionError, match="it has ended"):
+        rt.feed(_stage(10, "R"))
+    with pytest.raises(IllegalTransitionError):
+        rt.stop()
+
+
+def test_time_never_goes_back():
+    rt = _run([_stage(0, "N2"), _stage(600, "R")])
+    rt.feed(Event(100, 0, "lrlr"))  # a late event acts now (660 was the REM hold)
+    assert rt.now == 600.0
+    rt.advance(700)
+    assert rt.state == "wait_lucid" and rt.now == 700.0
+
+
+def test_guards_arousal_and_quiet():
+    text = """\
+design: g
+version: 1
+guards: {no_cues_within_min_of_arousal: 2, min_quiet_sec: 50}
+initial: s
+states:
+  s:
+    on:
+      - trigger: {type: timer, after_sec: 30, repeat: true}
+        do: [{cue: {kind: tones, text: "1"}}]
+"""
+    rt = DesignRuntime(design_from_text(text))
+    rt.start(0.0)
+    rt.feed(Event(100, 0, "arousal"))
+    rt.advance(400)
+    times = [r.t for r in rt.timeline if r.kind == "action" and r.name == "cue"]
+    skipped = {r.t: r.detail for r in rt.timeline if r.kind == "skipped"}
+    # 30 ok; 60 too soon after 30 (quiet 50 s); 90 ok; 120..210 within 2 min of the arousal at 100;
+    # 240 ok; 270 too soon; 300 ok; 330 too soon; 360 ok; 390 too soon
+    assert times == [30, 90, 240, 300, 360]
+    assert "min_quiet_sec" in skipped[60] and "arousal" in skipped[150] and "arousal" in skipped[210]
+
+
+def test_sink_refusal_is_not_counted():
+    text = """\
+design: r
+version: 1
+guards: {max_cues_total: 2}
+initial: s
+states:
+  s:
+    on:
+      - trigger: {type: timer, after_sec: 10, repeat: true}
+        do: [{cue: {kind: speech, text: "cue at {t}"}}]
+"""
+    sink = RecordingSink(refuse=lambda req: req.onset == 20.0)
+    rt = DesignRuntime(design_from_text(text), sink)
+    rt.start(0.0)
+    rt.advance(60)
+    assert [r.value for r in rt.timeline if r.kind == "action"] == ["cue at 10.0", "cue at 30.0"]
+    assert [e.trial_type for e in sink.events] == ["cue", "cue_refused", "cue"]
+    assert rt.counts["refused:cue"] == 1 and rt.counts["skipped:cue"] == 3
+
+
+def test_clock_triggers_and_hours_since_sleep_onset():
+    text = """\
+design: c
+version: 1
+initial: a
+states:
+  a:
+    on:
+      - trigger: {type: clock, hours_since_sleep_onset: 1}
+        do: [{mark: {label: one_hour, value: "{hours_since_sleep_onset}"}}]
+        goto: b
+  b:
+    on:
+      - trigger: {type: clock, at_sec: 7200}
+        do: [{mark: {label: two_hours_from_start}}]
+"""
+    rt = DesignRuntime(design_from_text(text))
+    rt.start(0.0)
+    rt.feed(_stage(0, "W"))
+    rt.feed(_stage(900, "N1"))  # sleep onset
+    rt.advance(8000)
+    marks = [(r.t, r.value) for r in rt.timeline if r.kind == "action"]
+    assert marks == [(4500.0, "one_hour=1.00"), (7200.0, "two_hours_from_start")]
+
+
+def test_loop_without_time_passing_is_an_error():
+    text = """\
+design: loop
+version: 1
+initial: a
+states:
+  a:
+    on:
+      - trigger: {type: stage, stage: R}
+        goto: b
+  b:
+    on:
+      - trigger: {type: stage, stage: R}
+        goto: a
+"""
+    rt = DesignRuntime(design_from_text(text))
+    rt.start(0.0)
+    with pytest.raises(DesignError, match="loops without time passing"):
+        rt.feed(_stage(30, "R"))
+
+
+def test_detector_messages_count_as_answers():
+    """dreamlink.detect reports a decoded count as a `message` with data kind `count`."""
+    events = [_stage(0, "N2"), _stage(600, "R"), Event(700, 2.0, "lrlr", "LRLR"),
+              Event(705, 3.0, "message", "unreadable", 0.0, "detect", {"kind": "count"}),
+              Event(720, 8.0, "message", "4", 0.9, "detect", {"kind": "count"})]
+    rt = _run(events)
+    answers = [(r.t, r.value, r.detail) for r in rt.timeline if r.kind == "answer"]
+    assert answers == [(720.0, "4", "correct")]
+    assert rt.vars["reply"] == "4"
+
+
+def test_hours_since_sleep_onset_guard_and_when():
+    text = """\
+design: h
+version: 1
+guards: {min_hours_since_sleep_onset: 1, max_hours_since_sleep_onset: 2}
+initial: s
+states:
+  s:
+    on:
+      - trigger: {type: timer, after_sec: 1800, repeat: true}
+        when: {stage: [N2, R]}
+        do: [{cue: {kind: tones, text: "1"}}]
+"""
+    rt = DesignRuntime(design_from_text(text))
+    rt.start(0.0)
+    rt.feed(_stage(0, "W"))
+    rt.feed(_stage(600, "N2"))  # sleep onset: cues allowed from 4200 s to 7800 s
+    rt.feed(_stage(9000, "W"))
+    rt.advance(10800)
+    assert [r.t for r in rt.timeline if r.kind == "action"] == [5400.0, 7200.0]
+    assert [r.t for r in rt.timeline if r.kind == "skipped"] == [1800.0, 3600.0, 9000.0]
+    assert [r.t for r in rt.timeline if r.kind == "blocked"] == [10800.0]  # stage W: when fails
