@@ -4,7 +4,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-DEBIAN_PKGS := espeak-ng libportaudio2 chromium
+DEBIAN_PKGS := espeak-ng libportaudio2 chromium redis-server
 
 .PHONY: demo test lint bench debian clean
 
