@@ -1,0 +1,162 @@
+"""``dreamlink detect FILE``: eye signals, messages, REMs and arousals into a BIDS events table."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+
+import click
+
+from dreamlink.errors import InputFileError
+
+
+@click.command("detect")
+@click.argument("file", type=click.Path(dir_okay=True, path_type=Path))
+@click.option(
+    "--eog",
+    required=True,
+    metavar="CH",
+    help="Horizontal EOG channel (E1-E2 already), or the LEFT electrode (E1/LOC) with --eog-right.",
+)
+@click.option(
+    "--eog-right",
+    metavar="CH",
+    default=None,
+    help="Right electrode (E2/ROC): the derivation becomes EOG − EOG-RIGHT (positive = look left).",
+)
+@click.option("--emg", metavar="CH", default=None, help="Chin/facial EMG channel: twitch codes and arousals.")
+@click.option(
+    "--eeg", metavar="CH", default=None, help="EEG channel for alpha-intrusion arousals (optional)."
+)
+@click.option(
+    "--calibration",
+    "calibration_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Calibration JSON (sweep amplitude); without it the amplitude is estimated from FILE.",
+)
+@click.option(
+    "--calibrate",
+    is_flag=True,
+    help="FILE is an awake 'look fully left-right 4 times' recording: write its calibration "
+    "JSON to --out instead of detecting.",
+)
+@click.option(
+    "--eye-code",
+    type=click.Choice(["auto", "count", "morse"]),
+    default="auto",
+    show_default=True,
+    help="Which eye messages to expect between LRLR frames.",
+)
+@click.option(
+    "--emg-code",
+    type=click.Choice(["yes_no", "morse"]),
+    default="yes_no",
+    show_default=True,
+    help="Which EMG code to decode.",
+)
+@click.option("--no-rem-events", is_flag=True, help="Write REM density per minute only, not every REM.")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Output events table (.tsv), or calibration JSON with --calibrate.",
+)
+def command(
+    file: Path,
+    eog: str,
+    eog_right: str | None,
+    emg: str | None,
+    eeg: str | None,
+    calibration_path: Path | None,
+    calibrate: bool,
+    eye_code: str,
+    emg_code: str,
+    no_rem_events: bool,
+    out: Path,
+) -> None:
+    """Detect eye sweeps, LRLR markers, messages, REMs and arousals in FILE.
+
+    The recording is streamed through the same live pipeline a rig runs. Events go to a BIDS-style
+    table (onset, duration, trial_type, value, confidence, source, data) with trial types eye_sweep,
+    lrlr, message, rem, rem_density, emg_twitch, arousal, wake.
+
+    \b
+    Examples:
+      dreamlink detect night.edf --eog E1-M2 --eog-right E2-M2 --emg EMG --out events.tsv
+      dreamlink detect awake_cal.edf --eog E1-M2 --eog-right E2-M2 --calibrate --out cal.json
+      dreamlink detect night.edf --eog E1-M2 --eog-right E2-M2 --calibration cal.json --out events.tsv
+    """
+    from tqdm import tqdm
+
+    from dreamlink.detect.calibration import calibrate as run_calibration
+    from dreamlink.detect.calibration import load_calibration
+    from dreamlink.detect.pipeline import detect_array, horizontal, load_channels
+    from dreamlink.events import write_events_tsv
+
+    if not file.exists():
+        raise InputFileError(f"recording not found: {file} (check the path)")
+    if calibrate and calibration_path is not None:
+        raise click.UsageError("--calibrate writes a calibration; do not also give --calibration")
+    if calibrate and out.suffix.lower() != ".json":
+        raise click.UsageError("with --calibrate, --out is the calibration file: give a .json path")
+    if not calibrate and out.suffix.lower() == ".json":
+        raise click.UsageError("--out is an events table: give a .tsv path (or add --calibrate)")
+    calib = load_calibration(calibration_path) if calibration_path is not None else None
+    channels = [c for c in dict.fromkeys([eog, eog_right, emg, eeg]) if c]
+    data, info, notes = load_channels(file, channels)
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
+
+    if calibrate:
+        parts = horizontal(data, info, eog, eog_right)
+        result = run_calibration(
+            parts[0], info.sfreq, *parts[1:], channels=[c for c in (eog, eog_right) if c]
+        )
+        result.save(out)
+        click.echo(
+            f"calibration: full left-right swing {result.swing * 1e6:.0f} µV from {result.n_swings} "
+            f"swings (CV {result.cv:.0%}) -> {out}"
+        )
+        return
+
+    duration = data.shape[1] / info.sfreq
+    with tqdm(
+        total=round(duration, 1),
+        unit="s",
+        file=sys.stderr,
+        leave=False,
+        desc="detect",
+        disable=not sys.stderr.isatty(),
+    ) as bar:
+        res = detect_array(
+            data,
+            info,
+            eog,
+            eog_right,
+            emg,
+            eeg,
+            calib,
+            chunk_sec=1.0,
+            eye_code=eye_code,
+            emg_code=emg_code,
+            rem_events=not no_rem_events,
+            progress=lambda s: bar.update(round(s, 3)),
+        )
+    if calib is None:
+        click.echo(
+            f"no --calibration: sweep amplitude ESTIMATED from the recording itself, {res.calibration.note} "
+            "(calibrate awake for reliable thresholds)"
+        )
+    else:
+        click.echo(f"sweep amplitude: {calib.swing * 1e6:.0f} µV from {calibration_path}")
+    write_events_tsv(res.events, out)
+    counts = Counter(e.trial_type for e in res.events)
+    summary = ", ".join(f"{counts[k]} {k}" for k in sorted(counts)) or "no events"
+    click.echo(f"{duration / 60:.1f} min analysed: {summary} -> {out}")
+    for e in res.events:
+        if e.trial_type in ("lrlr", "message"):
+            extra = f" ({e.data.get('reason')})" if e.value == "unreadable" else ""
+            click.echo(f"  {e.onset:9.2f} s  {e.trial_type:8s} {e.value}{extra}  confidence {e.confidence}")

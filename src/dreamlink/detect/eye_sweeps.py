@@ -1,0 +1,570 @@
+"""Causal detection of deliberate eye sweeps and of the LRLR marker on a horizontal EOG.
+
+Input is one horizontal derivation ``h`` in volts, positive for leftward gaze: E1 − E2 (LOC − ROC)
+of a PSG, or the left − right frontal difference of a headband. When both electrodes are available
+the detector also receives them separately and checks that each sweep moves them mostly in opposite
+directions, as a horizontal eye movement does (the corneo-retinal dipole turns towards one canthus
+and away from the other; Malmivuo & Plonsey 1995, ch. 28), which rejects EEG slow waves and
+vertical/oblique movements that move both electrodes the same way.
+
+How a movement is found and measured (all causal)
+    1. ``h`` is low-passed at 15 Hz (4th-order Butterworth, state kept between blocks).
+    2. Velocity is the difference over 20 ms (at least 2 samples); a movement is a run of samples
+       whose speed exceeds ``v_on`` (2.5 calibrated swings per second, within 0.4–1.5 mV/s) with one
+       sign (runs closer than 60 ms merge). Saccades are fast (main sequence, Bahill et al. 1975),
+       slow drifts and EEG are not; runs longer than 0.5 s are not saccades. A second movement in
+       the same direction starting within 0.13 s of a sweep is the same saccade (a velocity dip).
+    3. Its amplitude is the difference between the median level of a 0.1-s fixation window after
+       the movement (starting 30 ms after it) and of a 0.1-s window before it. It is known 0.13 s
+       after the movement ends, which bounds the detector's latency.
+       Both windows stop short of a neighbouring fast movement (peak speed ≥ 25 % of this one's),
+       unless that would leave less than 30 ms.
+    4. Each window's range relative to the amplitude is its *flatness*: a deliberate sweep lands
+       on a fixation plateau, a burst of natural REMs does not.
+
+Which movements are deliberate sweeps
+    A movement becomes an ``eye_sweep`` event when its amplitude is at least
+    :attr:`EyeSettings.min_sweep_frac` of the person's calibrated full left↔right swing
+    (:class:`~dreamlink.detect.calibration.Calibration`), at most twice that swing, it lasts
+    ≤ 0.5 s, both fixation windows are flat (range ≤ 45 % of the amplitude), and (two electrodes)
+    the change is not dominated by a same-direction (common-mode) change of both electrodes
+    (|ΔE1 + ΔE2| ≤ 2 |ΔE1 − ΔE2|; a horizontal sweep gives ≈ 0). Every movement, deliberate or
+    not, is also handed to the REM-density counter.
+
+The LRLR marker (``lrlr`` event)
+    Four consecutive sweeps L, R, L, R (gaze direction) with: gaps of 0.15–2.5 s between them; the
+    three middle-to-last swings each ≥ :attr:`EyeSettings.min_full_frac` of the calibrated swing
+    and mutually consistent (max/min ≤ 2.2); the first sweep (from centre) about half of them
+    (median of the full swings / first ≥ 1.3, since the protocol starts at centre: this also tells
+    a frame from eye-Morse "dot dot", whose four sweeps are all half-size). Smaller sweeps in between
+    (natural REMs during the fixations) are skipped (:func:`find_lrlr`). It is emitted when the
+    fourth sweep has been measured, ≈ 0.13–0.2 s after that sweep ends.
+
+Natural rapid eye movements are the enemy: they are frequent, often alternate, and can be large.
+What rejects them here is the conjunction of amplitude relative to calibration, strict alternation,
+inter-sweep timing, fixation plateaus between sweeps, the half/full amplitude structure of a frame
+and anti-correlated electrodes; ``benchmarks/signals.py`` measures the false-signal rate on real REM.
+
+References
+----------
+Bahill AT, Clark MR, Stark L (1975). The main sequence, a tool for studying human eye movements.
+Math Biosci 24(3-4):191-204. doi:10.1016/0025-5564(75)90075-9
+LaBerge SP, Nagel LE, Dement WC, Zarcone VP (1981). Lucid dreaming verified by volitional
+communication during REM sleep. Percept Mot Skills 52(3):727-732. doi:10.2466/pms.1981.52.3.727
+Malmivuo J, Plonsey R (1995). Bioelectromagnetism, ch. 28: The electric signals originating in the
+eye. Oxford University Press.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dreamlink.detect.filters import CausalDelay, lowpass
+from dreamlink.events import Event
+
+logger = logging.getLogger("dreamlink.detect.eye")
+
+SOURCE = "detect.eye"
+
+
+@dataclass(frozen=True)
+class EyeSettings:
+    """Thresholds of :class:`EyeSignalDetector` (fractions refer to the calibrated full swing).
+
+    Parameters
+    ----------
+    lowpass_hz : float
+        Low-pass of the horizontal derivation before differentiation (Hz).
+    velocity_lag_sec : float
+        Lag of the velocity difference (s).
+    v_on_per_swing : float
+        Speed threshold as calibrated swings per second (2.5 → a 600-µV swing gives 1.5 mV/s).
+    v_on_floor, v_on_ceiling : float
+        Bounds of the speed threshold (V/s), whatever the calibration (the ceiling keeps ordinary
+        REMs, ≥ 1.5 mV/s, segmented for the REM-density count).
+    merge_sec : float
+        Runs of fast samples closer than this merge into one movement (s).
+    max_movement_sec : float
+        Longer movements are not saccades (s).
+    window_sec, settle_sec : float
+        Fixation window length and the gap between movement and window (s).
+    max_flatness : float
+        Largest range of a fixation window relative to the sweep amplitude.
+    max_common_ratio : float
+        Largest |ΔE1 + ΔE2| / |ΔE1 − ΔE2| (two electrodes only).
+    min_sweep_frac, max_sweep_frac : float
+        Amplitude bounds of a deliberate sweep, as fractions of the calibrated swing.
+    min_full_frac : float
+        Smallest full swing (sweeps 2–4 of an LRLR), as a fraction of the calibrated swing.
+    min_gap_sec, max_gap_sec : float
+        Fixation between consecutive sweeps of an LRLR (s).
+    min_frame_ratio : float
+        Median of swings 2–4 over sweep 1 in an LRLR (sweep 1 starts from centre).
+    max_full_spread : float
+        Largest max/min ratio of swings 2–4.
+    max_skip_frac : float
+        Sweeps between the four of an LRLR are tolerated when smaller than this fraction of the
+        smallest full swing (natural REMs during the fixations).
+    """
+
+    lowpass_hz: float = 15.0
+    velocity_lag_sec: float = 0.02
+    v_on_per_swing: float = 2.5
+    v_on_floor: float = 4e-4
+    v_on_ceiling: float = 1.5e-3
+    merge_sec: float = 0.06
+    max_movement_sec: float = 0.5
+    window_sec: float = 0.1
+    settle_sec: float = 0.03
+    max_flatness: float = 0.45
+    max_common_ratio: float = 2.0
+    min_sweep_frac: float = 0.15
+    max_sweep_frac: float = 2.0
+    min_full_frac: float = 0.4
+    min_gap_sec: float = 0.15
+    max_gap_sec: float = 2.5
+    min_frame_ratio: float = 1.3
+    max_full_spread: float = 2.2
+    max_skip_frac: float = 0.6
+
+
+@dataclass(frozen=True)
+class Movement:
+    """One segmented eye movement (any size), measured on the horizontal derivation.
+
+    Parameters
+    ----------
+    onset, duration : float
+        Start and length in seconds.
+    amplitude : float
+        Level change in volts (positive = leftward gaze).
+    peak_velocity : float
+        Largest speed during the movement (V/s).
+    flat_before, flat_after : float
+        Range of the fixation window before/after, relative to ``|amplitude|``.
+    common_ratio : float | None
+        |ΔE1 + ΔE2| / |ΔE1 − ΔE2| when both electrodes are known, else ``None``.
+    detected_at : float
+        Stream time (s) at which the measurement was complete.
+    too_long : bool
+        The movement lasted longer than a saccade can.
+    """
+
+    onset: float
+    duration: float
+    amplitude: float
+    peak_velocity: float
+    flat_before: float
+    flat_after: float
+    common_ratio: float | None
+    detected_at: float
+    too_long: bool = False
+
+    @property
+    def end(self) -> float:
+        """End time in seconds."""
+        return self.onset + self.duration
+
+    @property
+    def direction(self) -> str:
+        """``"L"`` (gaze moved left, h rose) or ``"R"``."""
+        return "L" if self.amplitude > 0 else "R"
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A movement accepted as a deliberate sweep, with its confidence (0–1)."""
+
+    movement: Movement
+    confidence: float
+
+    @property
+    def onset(self) -> float:
+        """Start (s)."""
+        return self.movement.onset
+
+    @property
+    def end(self) -> float:
+        """End (s)."""
+        return self.movement.end
+
+    @property
+    def direction(self) -> str:
+        """``"L"`` or ``"R"``."""
+        return self.movement.direction
+
+    @property
+    def size(self) -> float:
+        """Absolute amplitude in volts."""
+        return abs(self.movement.amplitude)
+
+    def to_event(self) -> Event:
+        """The ``eye_sweep`` event of this sweep (amplitude in µV in ``data``)."""
+        m = self.movement
+        return Event(
+            onset=round(m.onset, 4),
+            duration=round(m.duration, 4),
+            trial_type="eye_sweep",
+            value=m.direction,
+            confidence=round(self.confidence, 3),
+            source=SOURCE,
+            data={
+                "amplitude_uv": round(m.amplitude * 1e6, 1),
+                "peak_velocity_uv_s": round(m.peak_velocity * 1e6, 0),
+                "detected_at": round(m.detected_at, 4),
+            },
+        )
+
+
+@dataclass
+class _Open:
+    first: int
+    last: int
+    sign: int
+    peak: float
+
+
+def lrlr_check(sweeps: list[Sweep], swing: float, settings: EyeSettings) -> tuple[bool, float, str]:
+    """Whether four sweeps form an LRLR marker.
+
+    Parameters
+    ----------
+    sweeps : list of Sweep
+        Exactly four consecutive sweeps.
+    swing : float
+        Calibrated full left↔right swing (V).
+    settings : EyeSettings
+        Thresholds.
+
+    Returns
+    -------
+    (ok, confidence, reason) : tuple
+        ``reason`` says why not when ``ok`` is false.
+    """
+    if len(sweeps) != 4:
+        return False, 0.0, "an LRLR needs four sweeps"
+    if [s.direction for s in sweeps] != ["L", "R", "L", "R"]:
+        return False, 0.0, "directions are not L, R, L, R"
+    gaps = [b.onset - a.end for a, b in zip(sweeps[:-1], sweeps[1:], strict=True)]
+    if min(gaps) < settings.min_gap_sec or max(gaps) > settings.max_gap_sec:
+        return False, 0.0, f"fixations of {min(gaps):.2f}-{max(gaps):.2f} s between sweeps"
+    full = np.array([s.size for s in sweeps[1:]])
+    if full.min() < settings.min_full_frac * swing:
+        return False, 0.0, "swings smaller than the calibrated amplitude allows"
+    if full.max() / full.min() > settings.max_full_spread:
+        return False, 0.0, "inconsistent swing amplitudes"
+    ratio = float(np.median(full) / sweeps[0].size)
+    if ratio < settings.min_frame_ratio:
+        return False, 0.0, "the first sweep is not from centre (too large relative to the swings)"
+    c_amp = float(np.clip(np.median(full) / (0.6 * swing), 0.0, 1.0))
+    c_spread = float(np.clip(1.0 - (full.max() / full.min() - 1.0) / 2.4, 0.3, 1.0))
+    c_ratio = float(np.clip((ratio - 1.0) / 0.8, 0.3, 1.0))
+    conf = float(np.mean([s.confidence for s in sweeps])) * (0.5 + 0.5 * c_amp) * c_spread * c_ratio
+    conf = float(np.clip(conf, 0.0, 1.0))
+    return True, conf, ""
+
+
+def find_lrlr(recent: list[Sweep], swing: float, settings: EyeSettings) -> tuple[list[Sweep], float] | None:
+    """The best LRLR ending with the newest sweep, allowing small natural movements in between.
+
+    Natural rapid eye movements go on during the fixations of a deliberate signal. Sweeps between
+    the four chosen ones are tolerated when each is smaller than
+    :attr:`EyeSettings.max_skip_frac` of the smallest full swing; each skipped sweep lowers the
+    confidence by 10 %.
+
+    Parameters
+    ----------
+    recent : list of Sweep
+        Recent sweeps in time order; the last is the newest.
+    swing : float
+        Calibrated swing (V).
+    settings : EyeSettings
+        Thresholds.
+
+    Returns
+    -------
+    (sweeps, confidence) | None
+    """
+    if len(recent) < 4 or recent[-1].direction != "R":
+        return None
+    last = len(recent) - 1
+    best: tuple[list[Sweep], float] | None = None
+    ks = [k for k in range(last) if recent[k].direction == "L"]
+    for k in ks:
+        for j in range(k):
+            if recent[j].direction != "R":
+                continue
+            for i in range(j):
+                if recent[i].direction != "L":
+                    continue
+                chosen = [recent[i], recent[j], recent[k], recent[last]]
+                ok, conf, _ = lrlr_check(chosen, swing, settings)
+                if not ok:
+                    continue
+                skipped = [recent[m] for m in range(i + 1, last) if m not in (j, k)]
+                limit = settings.max_skip_frac * min(s.size for s in chosen[1:])
+                if any(s.size > limit for s in skipped):
+                    continue
+                conf *= 0.9 ** len(skipped)
+                if best is None or conf > best[1]:
+                    best = (chosen, conf)
+    return best
+
+
+@dataclass
+class EyeSignalDetector:
+    """Causal eye-sweep and LRLR detector; feed it consecutive blocks with :meth:`update`.
+
+    Parameters
+    ----------
+    sfreq : float
+        Sampling rate in Hz.
+    swing : float
+        The person's calibrated full left↔right swing on the horizontal derivation, in volts.
+    two_channels : bool
+        Whether :meth:`update` receives E1 and E2 (then it checks anti-correlation).
+    settings : EyeSettings
+        Thresholds.
+    """
+
+    sfreq: float
+    swing: float
+    two_channels: bool = False
+    settings: EyeSettings = field(default_factory=EyeSettings)
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        fs = self.sfreq
+        n_ch = 3 if self.two_channels else 1
+        self._lp = lowpass(min(s.lowpass_hz, 0.4 * fs), fs, order=4, n_channels=n_ch)
+        self._k = max(2, int(round(s.velocity_lag_sec * fs)))
+        self._delay = CausalDelay(self._k)
+        self.v_on = float(np.clip(s.v_on_per_swing * self.swing, s.v_on_floor, s.v_on_ceiling))
+        self._merge = max(1, int(round(s.merge_sec * fs)))
+        self._max_len = int(round(s.max_movement_sec * fs))
+        self._win = max(2, int(round(s.window_sec * fs)))
+        self._min_win = max(2, int(round(0.03 * fs)))
+        self._done: list[tuple[int, int, float]] = []
+        self._settle = int(round(s.settle_sec * fs))
+        self._hist_len = int(round(4.0 * fs))
+        self._hist = np.zeros((n_ch, 0))
+        self._hist_start = 0
+        self._n = 0
+        self._open: _Open | None = None
+        self._pending: list[tuple[int, int, float, bool]] = []
+        self._recent: list[Sweep] = []
+        self._movements: list[Movement] = []
+        self._sweeps: list[Sweep] = []
+        self._sweeps_all: list[Sweep] = []
+
+    # -- public -------------------------------------------------------------------------------
+    @property
+    def latency_sec(self) -> float:
+        """Time after a movement's end until it is measured (s)."""
+        return (self._settle + self._win) / self.sfreq
+
+    def pop_movements(self) -> list[Movement]:
+        """Every movement measured since the last call (for REM density)."""
+        out, self._movements = self._movements, []
+        return out
+
+    def pop_sweeps(self) -> list[Sweep]:
+        """Deliberate sweeps accepted since the last call (for the message decoders)."""
+        out, self._sweeps = self._sweeps, []
+        return out
+
+    def update(
+        self, h: np.ndarray, e1: np.ndarray | None = None, e2: np.ndarray | None = None
+    ) -> list[Event]:
+        """Process the next block of samples.
+
+        Parameters
+        ----------
+        h : numpy.ndarray
+            Horizontal derivation (V), shape ``(n_times,)``.
+        e1, e2 : numpy.ndarray | None
+            The two electrodes (V), when ``two_channels``.
+
+        Returns
+        -------
+        list of Event
+            ``eye_sweep`` and ``lrlr`` events completed in this block.
+        """
+        h = np.asarray(h, dtype=np.float64)
+        if self.two_channels:
+            if e1 is None or e2 is None:
+                raise ValueError("two_channels detector needs e1 and e2")
+            x = np.vstack([h, e1, e2])
+        else:
+            x = h[np.newaxis, :]
+        n = x.shape[1]
+        if n == 0:
+            return []
+        if self._n == 0:  # start from the signal's own level: no start-up transient
+            self._lp.prime(x[:, 0])
+            self._delay.prime(float(x[0, 0]))
+        y = self._lp.process(x)
+        v = (y[0] - self._delay.lagged(y[0])) * self.sfreq / self._k
+        first = self._n
+        self._append_history(y)
+        self._n += n
+        self._segment(v, first)
+        return self._measure_ready()
+
+    # -- internals ----------------------------------------------------------------------------
+    def _append_history(self, y: np.ndarray) -> None:
+        self._hist = np.concatenate([self._hist, y], axis=1)
+        extra = self._hist.shape[1] - self._hist_len
+        if extra > 0:
+            self._hist = self._hist[:, extra:]
+            self._hist_start += extra
+
+    def _segment(self, v: np.ndarray, first: int) -> None:
+        active = np.abs(v) >= self.v_on
+        idx = np.flatnonzero(active)
+        if idx.size:
+            sg = np.sign(v[idx]).astype(int)
+            cut = np.flatnonzero((np.diff(idx) > 1) | (np.diff(sg) != 0)) + 1
+            starts = np.concatenate([[0], cut])
+            ends = np.concatenate([cut, [idx.size]])
+            for a, b in zip(starts, ends, strict=True):
+                s0, s1, sign = first + int(idx[a]), first + int(idx[b - 1]), int(sg[a])
+                peak = float(np.max(np.abs(v[idx[a] : idx[b - 1] + 1])))
+                op = self._open
+                if op is not None and op.sign == sign and s0 - op.last <= self._merge:
+                    op.last, op.peak = s1, max(op.peak, peak)
+                else:
+                    if op is not None:
+                        self._close(op)
+                    self._open = _Open(s0, s1, sign, peak)
+        op = self._open
+        if op is not None and (self._n - 1 - op.last > self._merge or op.last - op.first > self._max_len):
+            self._close(op)
+            self._open = None
+
+    def _close(self, op: _Open) -> None:
+        start = max(0, op.first - self._k)
+        end = op.last + 1
+        too_long = end - start > self._max_len
+        self._pending.append((start, end, op.peak, too_long))
+
+    def _window(self, a: int, b: int) -> np.ndarray | None:
+        a -= self._hist_start
+        b -= self._hist_start
+        if a < 0 or b > self._hist.shape[1] or b - a < 2:
+            return None
+        return self._hist[:, a:b]
+
+    def _measure_ready(self) -> list[Event]:
+        events: list[Event] = []
+        keep = []
+        others = [(p[0], p[1], p[2]) for p in self._pending]
+        if self._open is not None:
+            others.append((max(0, self._open.first - self._k), self._open.last + 1, self._open.peak))
+        for item in self._pending:
+            start, end, peak, too_long = item
+            post_a = end + self._settle
+            post_b = post_a + self._win
+            if post_b > self._n:
+                keep.append(item)
+                continue
+            # Fixation windows stop short of neighbouring fast movements (natural REMs during a
+            # fixation), unless that would leave less than 30 ms.
+            big = [o for o in others + self._done if o[2] >= 0.25 * peak and o[0] != start]
+            later = [o[0] for o in big if o[0] > start]
+            if later and min(later) - 1 - post_a >= self._min_win:
+                post_b = min(post_b, min(later) - 1)
+            pre_a = start - self._settle - self._win
+            earlier = [o[1] for o in big if o[1] <= start]
+            if earlier and start - self._settle - (max(earlier) + self._settle) >= self._min_win:
+                pre_a = max(pre_a, max(earlier) + self._settle)
+            self._done = [o for o in self._done + [(start, end, peak)] if o[1] > start - 2 * self._win]
+            pre = self._window(pre_a, start - self._settle)
+            post = self._window(post_a, post_b)
+            if pre is None or post is None:
+                continue
+            movement = self._measure(start, end, peak, too_long, pre, post)
+            self._movements.append(movement)
+            sweep = self._accept(movement)
+            last = self._sweeps_all[-1] if self._sweeps_all else None
+            if (
+                sweep is not None
+                and last is not None
+                and last.direction == sweep.direction
+                and sweep.onset - last.end < (self._settle + self._win) / self.sfreq
+            ):
+                sweep = None  # the same saccade seen twice (a dip in its velocity): keep the first
+            if sweep is not None:
+                self._sweeps_all = [sweep]
+                self._sweeps.append(sweep)
+                events.append(sweep.to_event())
+                lrlr = self._check_lrlr(sweep)
+                if lrlr is not None:
+                    events.append(lrlr)
+        self._pending = keep
+        return events
+
+    def _measure(
+        self, start: int, end: int, peak: float, too_long: bool, pre: np.ndarray, post: np.ndarray
+    ) -> Movement:
+        fs = self.sfreq
+        d = np.median(post, axis=1) - np.median(pre, axis=1)
+        amp = float(d[0])
+        scale = max(abs(amp), 1e-12)
+        flat_b = float(np.ptp(pre[0]) / scale)
+        flat_a = float(np.ptp(post[0]) / scale)
+        common = None
+        if self.two_channels:
+            common = float(abs(d[1] + d[2]) / max(abs(d[1] - d[2]), 1e-12))
+        return Movement(
+            onset=start / fs,
+            duration=(end - start) / fs,
+            amplitude=amp,
+            peak_velocity=peak,
+            flat_before=flat_b,
+            flat_after=flat_a,
+            common_ratio=common,
+            detected_at=self._n / fs,
+            too_long=too_long,
+        )
+
+    def _accept(self, m: Movement) -> Sweep | None:
+        s = self.settings
+        size = abs(m.amplitude)
+        if m.too_long or size < s.min_sweep_frac * self.swing or size > s.max_sweep_frac * self.swing:
+            return None
+        flat = max(m.flat_before, m.flat_after)
+        if flat > s.max_flatness:
+            return None
+        if m.common_ratio is not None and m.common_ratio > s.max_common_ratio:
+            return None
+        conf = 1.0 - 0.6 * flat / s.max_flatness
+        if m.common_ratio is not None:
+            conf *= 1.0 - 0.5 * m.common_ratio / s.max_common_ratio
+        return Sweep(m, float(np.clip(conf, 0.05, 1.0)))
+
+    def _check_lrlr(self, sweep: Sweep) -> Event | None:
+        self._recent.append(sweep)
+        horizon = 4 * (self.settings.max_gap_sec + self.settings.max_movement_sec)
+        self._recent = [s for s in self._recent if sweep.end - s.onset <= horizon]
+        found = find_lrlr(self._recent, self.swing, self.settings)
+        if found is None:
+            return None
+        sweeps, conf = found
+        self._recent = []
+        return Event(
+            onset=round(sweeps[0].onset, 4),
+            duration=round(sweeps[-1].end - sweeps[0].onset, 4),
+            trial_type="lrlr",
+            value="LRLR",
+            confidence=round(conf, 3),
+            source=SOURCE,
+            data={
+                "amplitudes_uv": [round(s.movement.amplitude * 1e6, 1) for s in sweeps],
+                "detected_at": round(sweeps[-1].movement.detected_at, 4),
+                "latency_sec": round(sweeps[-1].movement.detected_at - sweeps[-1].end, 4),
+            },
+        )

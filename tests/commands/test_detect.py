@@ -1,0 +1,158 @@
+"""`dreamlink detect`: events table from an EDF, calibration file flow, and fix-it errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from dreamlink.events import read_events_tsv
+from dreamlink.io.edf import write_edf
+from dreamlink.link import emg_code, eye_code
+from dreamlink.link.eye_code import Gesture
+from tests.detect import synth
+
+
+def _whole_seconds(data: np.ndarray) -> np.ndarray:
+    """Pad with the last sample to a whole number of seconds (EDF data records of 1 s)."""
+    n = int(np.ceil(data.shape[1] / synth.FS) * synth.FS)
+    return np.pad(data, ((0, 0), (0, n - data.shape[1])), mode="edge")
+
+
+@pytest.fixture(scope="module")
+def night_edf(tmp_path_factory):
+    gestures = (
+        synth.centre(3) + eye_code.lrlr() + synth.centre(6) + eye_code.count_answer(3) + synth.centre(40)
+    )
+    e1, e2, _ = synth.eog(gestures, seed=31)
+    emg = synth.emg(len(e1), emg_code.yes_no(True), 8.0, seed=32)
+    path = tmp_path_factory.mktemp("detect") / "night.edf"
+    write_edf(
+        path,
+        _whole_seconds(np.vstack([e1, e2, emg])),
+        synth.FS,
+        ["E1-M2", "E2-M2", "EMG"],
+        ["eog", "eog", "emg"],
+    )
+    return path
+
+
+@pytest.fixture(scope="module")
+def calibration_edf(tmp_path_factory):
+    looks = [Gesture(-1, 1.0), Gesture(1, 1.0)] * 4 + [Gesture(0, 2.0)]
+    e1, e2, _ = synth.eog(synth.centre(2) + looks, seed=33, gain=1.0, jitter=0.05)
+    path = tmp_path_factory.mktemp("cal") / "awake.edf"
+    write_edf(path, _whole_seconds(np.vstack([e1, e2])), synth.FS, ["E1-M2", "E2-M2"], ["eog", "eog"])
+    return path
+
+
+def test_detect_writes_events_and_says_amplitude_was_estimated(run_cli, night_edf, tmp_path):
+    out = tmp_path / "events.tsv"
+    code, stdout, stderr = run_cli(
+        "detect", str(night_edf), "--eog", "E1-M2", "--eog-right", "E2-M2", "--emg", "EMG", "--out", str(out)
+    )
+    assert code == 0, stderr
+    assert "ESTIMATED" in stdout
+    events = read_events_tsv(out)
+    header = out.read_text().splitlines()[0].split("\t")
+    assert header[:5] == ["onset", "duration", "trial_type", "value", "confidence"]
+    kinds = {e.trial_type for e in events}
+    assert {"eye_sweep", "message", "emg_twitch", "rem_density"} <= kinds
+    assert "yes" in [str(e.value) for e in events if e.trial_type == "message"]
+    # NB: this short file holds only deliberate movements, so the estimate (made for nights full of
+    # natural movements) is high; the calibrated run below reads the eye messages.
+
+
+def test_calibrate_then_detect(run_cli, calibration_edf, night_edf, tmp_path):
+    cal = tmp_path / "cal.json"
+    code, stdout, stderr = run_cli(
+        "detect",
+        str(calibration_edf),
+        "--eog",
+        "E1-M2",
+        "--eog-right",
+        "E2-M2",
+        "--calibrate",
+        "--out",
+        str(cal),
+    )
+    assert code == 0, stderr
+    swing = json.loads(cal.read_text())["swing_uv"]
+    assert swing == pytest.approx(synth.SWING * 1e6, rel=0.15)
+    out = tmp_path / "events.tsv"
+    code, stdout, stderr = run_cli(
+        "detect",
+        str(night_edf),
+        "--eog",
+        "E1-M2",
+        "--eog-right",
+        "E2-M2",
+        "--calibration",
+        str(cal),
+        "--out",
+        str(out),
+    )
+    assert code == 0, stderr
+    assert "ESTIMATED" not in stdout and "from" in stdout
+    events = read_events_tsv(out)
+    assert sum(e.trial_type == "lrlr" for e in events) >= 3  # marker + the count's two frames
+    assert [e.value for e in events if e.trial_type == "message"] == [3]
+
+
+def test_single_horizontal_channel(run_cli, night_edf, tmp_path):
+    out = tmp_path / "h.tsv"
+    code, _, stderr = run_cli("detect", str(night_edf), "--eog", "E1-M2", "--out", str(out))
+    assert code == 0, stderr
+    assert out.is_file()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--eog", "LOC", "--out", "{tmp}/e.tsv"], "channel 'LOC' not found"),
+        (["--eog", "E1-M2", "--eog-right", "ROC", "--out", "{tmp}/e.tsv"], "channel 'ROC' not found"),
+        (
+            ["--eog", "E1-M2", "--calibration", "{tmp}/none.json", "--out", "{tmp}/e.tsv"],
+            "calibration file not found",
+        ),
+        (["--eog", "E1-M2", "--out", "{tmp}/e.json"], "events table"),
+        (["--eog", "E1-M2", "--calibrate", "--out", "{tmp}/e.tsv"], ".json"),
+    ],
+)
+def test_bad_input_is_one_line(run_cli, night_edf, tmp_path, args, message):
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    code, stdout, stderr = run_cli("detect", str(night_edf), *args)
+    assert code == 2
+    assert message in stderr and "Traceback" not in stderr
+
+
+def test_missing_file_and_missing_option(run_cli, tmp_path):
+    code, _, stderr = run_cli(
+        "detect", str(tmp_path / "nope.edf"), "--eog", "E1", "--out", str(tmp_path / "e.tsv")
+    )
+    assert code == 2 and "not found" in stderr
+    code, _, stderr = run_cli("detect", str(tmp_path / "nope.edf"), "--out", str(tmp_path / "e.tsv"))
+    assert code == 2 and "--eog" in stderr
+
+
+def test_refused_calibration_says_why(run_cli, tmp_path):
+    path = tmp_path / "flat.edf"
+    write_edf(path, np.zeros((2, int(20 * synth.FS))), synth.FS, ["E1-M2", "E2-M2"], ["eog", "eog"])
+    code, _, stderr = run_cli(
+        "detect",
+        str(path),
+        "--eog",
+        "E1-M2",
+        "--eog-right",
+        "E2-M2",
+        "--calibrate",
+        "--out",
+        str(tmp_path / "cal.json"),
+    )
+    assert code == 2 and "flat" in stderr
+
+
+def test_help_has_an_example(run_cli):
+    code, stdout, _ = run_cli("detect", "--help")
+    assert code == 0 and "--calibrate" in stdout and "dreamlink detect night.edf" in stdout

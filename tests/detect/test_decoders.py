@@ -1,0 +1,165 @@
+"""Decoders: messages with per-symbol confidence, or an explicit 'unreadable' with a reason."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dreamlink.detect import Calibration, detect_array
+from dreamlink.detect.decoders import (
+    Decoded,
+    EmgMessageDecoder,
+    Twitch,
+    decode_count,
+    decode_emg_morse,
+    decode_eye_morse,
+    decode_yes_no,
+)
+from dreamlink.detect.eye_sweeps import Movement, Sweep
+from dreamlink.link import emg_code, eye_code
+from dreamlink.sources.base import SourceInfo
+from tests.detect import synth
+
+
+def sweep(onset: float, direction: str, size: float = 300e-6, dur: float = 0.1, conf: float = 0.9) -> Sweep:
+    amp = size if direction == "L" else -size
+    return Sweep(Movement(onset, dur, amp, 5e-3, 0.05, 0.05, 0.01, onset + dur + 0.15), conf)
+
+
+def excursions(symbols: str, t0: float = 0.0, hold: float = 0.5, letter_pause: float = 2.0) -> list[Sweep]:
+    out, t = [], t0
+    for letter in symbols.split(" "):
+        for s in letter:
+            d = "L" if s == "." else "R"
+            out += [sweep(t, d), sweep(t + 0.1 + hold, "R" if d == "L" else "L")]
+            t += 2 * (0.1 + hold)
+        t += letter_pause - hold
+    return out
+
+
+def run_eye(gestures, mode="auto", seed=0, gain=0.85, jitter=0.15):
+    e1, e2, trace = synth.eog(
+        synth.centre(2) + gestures + synth.centre(10), seed=seed, gain=gain, jitter=jitter
+    )
+    info = SourceInfo(("E1", "E2"), ("eog", "eog"), synth.FS)
+    res = detect_array(
+        np.vstack([e1, e2]),
+        info,
+        "E1",
+        "E2",
+        calibration=Calibration(synth.SWING),
+        eye_code=mode,
+        rem_events=False,
+    )
+    return [e for e in res.events if e.trial_type == "message"], trace
+
+
+# -- pure decoders -------------------------------------------------------------------------------
+def test_count_body_decodes_with_symbol_confidence():
+    body = [
+        sweep(0, "L", 300e-6),
+        sweep(1, "R", 600e-6),
+        sweep(2, "L", 600e-6),
+        sweep(3, "R", 600e-6),
+        sweep(4, "L", 300e-6),
+    ]
+    res = decode_count(body)
+    assert res.ok and res.text == "2" and len(res.symbols) == 2
+    assert all(0 < c <= 1 for _, c in res.symbols)
+
+
+@pytest.mark.parametrize(
+    ("dirs", "reason"),
+    [("LRRL", "in a row"), ("RLR", "start with a look to the left"), ("LRLR", "return to centre")],
+)
+def test_count_rejects_malformed(dirs, reason):
+    res = decode_count([sweep(i, d, 600e-6 if 0 < i < len(dirs) - 1 else 300e-6) for i, d in enumerate(dirs)])
+    assert not res.ok and res.text is None and reason in res.reason
+    assert res.to_event().value == "unreadable" and reason in res.to_event().data["reason"]
+
+
+def test_eye_morse_tolerates_a_small_natural_movement():
+    body = excursions("... --- ...")
+    body.insert(3, sweep(body[2].end + 0.2, "R", 80e-6))  # a small natural REM during a fixation
+    res = decode_eye_morse(body, hold_sec=0.5)
+    assert res.ok and res.text == "SOS"
+    assert min(c for s, c in res.symbols if s in ".-") < 0.9  # ...at a cost in confidence
+
+
+def test_eye_morse_body_decodes_letters_and_words():
+    res = decode_eye_morse(excursions("... --- ..."), hold_sec=0.5)
+    assert res.ok and res.text == "SOS"
+    assert "".join(s for s, _ in res.symbols) == "... --- ..."
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ([], "no symbols"),
+        (excursions(".")[:1], "did not return"),
+        ([sweep(0, "L"), sweep(0.6, "L")], "did not come back"),
+        (excursions("......."), "not a Morse letter"),
+        ([sweep(0, "L", 300e-6), sweep(0.6, "R", 800e-6)], "different place"),
+        ([sweep(0, "L", 300e-6), sweep(0.6, "R", 60e-6)], "did not return"),
+    ],
+)
+def test_eye_morse_rejects_malformed(body, reason):
+    res = decode_eye_morse(body, hold_sec=0.5)
+    assert not res.ok and reason in res.reason
+
+
+def test_emg_codes():
+    yes = [Twitch(t.start, t.duration) for t in emg_code.yes_no(True)]
+    no = [Twitch(t.start, t.duration) for t in emg_code.yes_no(False)]
+    assert decode_yes_no(yes).text == "yes" and decode_yes_no(no).text == "no"
+    assert not decode_yes_no(yes + [Twitch(2.5, 0.25)] * 2).ok  # 4 twitches
+    assert "long" in decode_yes_no([Twitch(0, 0.25), Twitch(1, 0.9)]).reason
+    assert "spread" in decode_yes_no([Twitch(0, 0.2), Twitch(6, 0.2)]).reason
+    assert "irregular" in decode_yes_no([Twitch(0, 0.2), Twitch(0.4, 0.2), Twitch(2.6, 0.2)]).reason
+    sos = [Twitch(t.start, t.duration) for t in emg_code.emg_morse("SOS HI")]
+    assert decode_emg_morse(sos).text == "SOS HI"
+    assert "not a Morse letter" in decode_emg_morse([Twitch(0.6 * i, 0.2) for i in range(7)]).reason
+
+
+def test_emg_stream_decoder_ignores_a_lone_twitch():
+    dec = EmgMessageDecoder("yes_no")
+    assert dec.update([Twitch(1.0, 0.2)], now=1.5) == []
+    assert dec.update([], now=10.0) == []  # lone twitch dropped, no "unreadable"
+    out = dec.update([Twitch(20.0, 0.2), Twitch(20.7, 0.2)], now=21.0) + dec.update([], now=30.0)
+    assert [d.text for d in out] == ["yes"] and isinstance(out[0], Decoded)
+
+
+# -- streaming, end to end on synthetic EOG ---------------------------------------------------
+@pytest.mark.parametrize("n", [1, 2, 4])
+def test_count_answer_end_to_end(n):
+    msgs, _ = run_eye(eye_code.count_answer(n, hold=0.6), mode="count", seed=n)
+    assert [m.value for m in msgs] == [str(n)]
+    assert msgs[0].data["kind"] == "count" and len(msgs[0].data["symbols"]) == n
+
+
+@pytest.mark.parametrize("text", ["SOS", "HI MOM", "E"])
+def test_eye_morse_end_to_end(text):
+    msgs, trace = run_eye(eye_code.eye_morse(text, hold=0.5), mode="morse", seed=len(text))
+    assert [m.value for m in msgs] == [text]
+    # Decoded as soon as the closing frame's 4th sweep is measured.
+    fourth = trace.sweeps[-2]
+    assert msgs[0].data["detected_at"] - (fourth.onset + fourth.duration) <= 0.5
+
+
+def test_auto_mode_tells_count_from_morse():
+    msgs, _ = run_eye(
+        eye_code.count_answer(3) + synth.centre(8) + eye_code.eye_morse("OK"), mode="auto", seed=9
+    )
+    assert [(m.data["kind"], m.value) for m in msgs] == [("count", "3"), ("eye_morse", "OK")]
+
+
+def test_lone_marker_is_not_a_message():
+    msgs, _ = run_eye(eye_code.lrlr() + synth.centre(12) + eye_code.lrlr(), mode="auto", seed=11)
+    assert msgs == []
+
+
+def test_message_without_closing_frame_is_unreadable():
+    gestures = eye_code.eye_morse("SOS")[:-5]  # drop the closing LRLR
+    msgs, _ = run_eye(gestures, mode="morse", seed=12)
+    assert [m.value for m in msgs] == ["unreadable"]
+    assert "closing" in msgs[0].data["reason"]

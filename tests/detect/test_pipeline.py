@@ -1,0 +1,141 @@
+"""The pipeline: live and offline paths give identical events; simulator injections are found."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dreamlink.detect import Calibration, DetectorPipeline, detect_array
+from dreamlink.detect.pipeline import ArraySource, run_source
+from dreamlink.errors import ChannelError, SamplingRateError
+from dreamlink.link import emg_code, eye_code
+from dreamlink.sources.base import Source, SourceInfo
+from tests.detect import synth
+
+
+def _recording():
+    gestures = (
+        synth.centre(3)
+        + eye_code.lrlr()
+        + synth.centre(6)
+        + eye_code.count_answer(2)
+        + synth.centre(6)
+        + eye_code.eye_morse("HI")
+        + synth.centre(8)
+    )
+    e1, e2, _ = synth.eog(gestures, seed=21)
+    n = len(e1)
+    emg = synth.emg(
+        n,
+        emg_code.yes_no(True) + [emg_code.Twitch(t.start + 8, t.duration) for t in emg_code.yes_no(False)],
+        20.0,
+        seed=22,
+    )
+    info = SourceInfo(("E1", "E2", "EMG"), ("eog", "eog", "emg"), synth.FS)
+    return np.vstack([e1, e2, emg]), info
+
+
+class _RandomChunks(Source):
+    """Replays an array in chunks of random sizes (as a network stream would deliver them)."""
+
+    def __init__(self, data, info, seed):
+        super().__init__()
+        self._data, self._info, self._rng, self._pos = data, info, np.random.default_rng(seed), 0
+
+    @property
+    def info(self):
+        return self._info
+
+    def _open(self):
+        self._pos = 0
+
+    def _close(self):
+        pass
+
+    def _read(self, max_samples, timeout):
+        if self._pos >= self._data.shape[1]:
+            return None
+        n = int(self._rng.integers(1, 200))
+        out = self._data[:, self._pos : self._pos + n]
+        self._pos += out.shape[1]
+        return out
+
+
+def _key(events):
+    return [e.to_row() for e in events]
+
+
+def test_offline_equals_live_for_any_chunking():
+    data, info = _recording()
+    cal = Calibration(synth.SWING)
+    offline = detect_array(data, info, "E1", "E2", emg="EMG", calibration=cal, chunk_sec=1.0).events
+    kinds = {e.trial_type for e in offline}
+    assert {"eye_sweep", "lrlr", "message", "emg_twitch"} <= kinds
+    messages = [e.value for e in offline if e.trial_type == "message"]
+    assert messages == ["yes", "2", "no", "HI"]  # in the order they were decoded
+    for chunk_sec in (0.013, 0.25, 7.3):
+        other = detect_array(data, info, "E1", "E2", emg="EMG", calibration=cal, chunk_sec=chunk_sec).events
+        assert _key(other) == _key(offline), chunk_sec
+
+    def factory(inf):
+        return DetectorPipeline(inf, "E1", cal, eog_right="E2", emg="EMG")
+
+    live = run_source(_RandomChunks(data, info, seed=5), factory).events
+    assert _key(live) == _key(offline)
+
+
+def test_array_source_and_errors():
+    data, info = _recording()
+    src = ArraySource(data, info)
+    assert src.n_total == data.shape[1]
+    with pytest.raises(ChannelError, match="not found"):
+        DetectorPipeline(info, "LOC", Calibration(synth.SWING))
+    with pytest.raises(ChannelError, match="same channel"):
+        DetectorPipeline(info, "E1", Calibration(synth.SWING), eog_right="E1")
+    slow = SourceInfo(("E1",), ("eog",), 20.0)
+    with pytest.raises(SamplingRateError, match="at least"):
+        DetectorPipeline(slow, "E1", Calibration(synth.SWING))
+
+
+def test_without_calibration_the_estimate_is_said():
+    data, info = _recording()
+    res = detect_array(data, info, "E1", "E2")
+    assert res.calibration.method == "estimated"
+    assert any("no calibration" in n for n in res.notes)
+
+
+def test_simulator_injections_are_found():
+    sim = pytest.importorskip("dreamlink.sources.simulator")
+    from dreamlink.hypnogram import Hypnogram
+
+    hyp = Hypnogram(["N2"] * 2 + ["R"] * 12)
+    spec = "lrlr@90;count:3@130;morse:SOS@190;emg:yes@290;emg:no@320;arousal:8@390"
+    src = sim.SimulatorSource(hypnogram=hyp, seed=4, speed=None, injections=spec)
+    truth = [
+        e for e in src.night.events if e.trial_type in ("lrlr", "count", "message", "emg_code", "arousal")
+    ]
+    pipe = run_source(
+        src,
+        lambda inf: DetectorPipeline(
+            inf, "E1-M2", Calibration(4 * 150e-6), eog_right="E2-M2", emg="EMG", eeg="O2-M1", rem_events=False
+        ),
+    )
+    found = pipe.events
+
+    def near(kind, t, value=None, tol=2.0):
+        return [
+            e
+            for e in found
+            if e.trial_type == kind
+            and abs(e.onset - t) <= tol
+            and (value is None or str(e.value) == str(value))
+        ]
+
+    for t in (e for e in truth if e.trial_type == "lrlr"):
+        assert near("lrlr", t.onset), t
+    assert near("message", 130.0, "3")
+    assert near("message", 190.0, "SOS")
+    assert near("message", 290.0, "yes")
+    assert near("message", 320.0, "no")
+    assert near("arousal", 390.0, tol=3.0)
+    assert sum(e.trial_type == "rem_density" for e in found) == 7  # one per complete minute
