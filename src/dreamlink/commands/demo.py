@@ -27,8 +27,12 @@ import click
 
 from dreamlink.errors import DreamlinkError
 
-#: Injections of the demo night: a lucid signal, then a message in eye-Morse, in the 2nd REM period.
-DEMO_INJECTIONS = ("lrlr@rem2+30", "morse:SOS@rem2+120")
+
+
+def demo_injections(hours: float) -> tuple[str, str]:
+    """A lucid signal, then a message in eye-Morse: in the 2nd REM period of a full night, else the 1st."""
+    period = "rem2" if hours >= 5 else "rem1"
+    return (f"lrlr@{period}+30", f"morse:SOS@{period}+120")
 
 
 def _repo_examples() -> Path | None:
@@ -137,7 +141,7 @@ def command(
     click.secho("dreamlink demo: one simulated night, from signal to morning report", bold=True)
     click.echo(f"everything is written to {out.resolve()}")
 
-    inject_args = [arg for spec in DEMO_INJECTIONS for arg in ("--inject", spec)]
+    inject_args = [arg for spec in demo_injections(hours) for arg in ("--inject", spec)]
     timings["simulate"] = _step(
         1,
         "A simulated night, with a lucid dreamer signalling in REM",
