@@ -28,7 +28,6 @@ import click
 from dreamlink.errors import DreamlinkError
 
 
-
 def demo_injections(hours: float) -> tuple[str, str]:
     """A lucid signal, then a message in eye-Morse: in the 2nd REM period of a full night, else the 1st."""
     period = "rem2" if hours >= 5 else "rem1"
