@@ -69,7 +69,50 @@ def read_raw(path: str | Path, preload: bool = False) -> mne.io.BaseRaw:
         raw = mne.io.read_raw(path, preload=preload, verbose="error")
     except Exception as err:  # noqa: BLE001 - parser errors are file problems for the user
         raise InputFileError(f"{path}: cannot read this file as {suffix[1:].upper()} ({err})") from err
+    if suffix in (".edf", ".bdf", ".rec"):
+        _fix_uppercase_units(raw, path)
     return raw
+
+
+#: Physical dimensions written in capitals by some exporters (the DREAMS databases among them), which
+#: MNE does not recognise and therefore leaves unscaled: the factor to volts of each.
+_UPPERCASE_UNITS = {"UV": 1e-6, "MV": 1e-3, "NV": 1e-9}
+
+
+def edf_physical_dimensions(path: str | Path) -> dict[str, str]:
+    """Channel label → physical dimension string, read from an EDF/BDF header."""
+    path = Path(path)
+    with path.open("rb") as fh:
+        head = fh.read(256)
+        n_signals = int(head[252:256].decode("ascii").strip())
+        sig = fh.read(256 * n_signals)
+    labels = [sig[16 * i : 16 * i + 16].decode("latin-1").strip() for i in range(n_signals)]
+    base = 96 * n_signals
+    dims = [sig[base + 8 * i : base + 8 * i + 8].decode("latin-1").strip() for i in range(n_signals)]
+    return dict(zip(labels, dims, strict=True))
+
+
+def _fix_uppercase_units(raw: mne.io.BaseRaw, path: Path) -> None:
+    """Scale channels whose unit is spelled ``UV``/``MV``/``NV`` to volts (MNE leaves them as is).
+
+    The DREAMS excerpts store ``UV``; MNE then returns µV values labelled as volts, a factor 10⁶ off,
+    which every downstream amplitude threshold would silently misread.
+    """
+    import logging
+
+    dims = edf_physical_dimensions(path)
+    fixed = []
+    for idx, name in enumerate(raw.ch_names):
+        factor = _UPPERCASE_UNITS.get(dims.get(name, ""))
+        if factor is not None and raw._cals[idx] == 1.0:  # noqa: SLF001 - per-channel scale, lazy-safe
+            raw._cals[idx] *= factor  # noqa: SLF001
+            if raw.preload:
+                raw._data[idx] *= factor  # noqa: SLF001
+            fixed.append(name)
+    if fixed:
+        logging.getLogger("dreamlink.io").info(
+            "%s: units written in capitals (e.g. 'UV') converted to volts for %s", path.name, ", ".join(fixed)
+        )
 
 
 def _check_edf_header(path: Path) -> None:
