@@ -1,0 +1,207 @@
+"""``dreamlink rig SOURCE``: run one dreamer's pipeline and connect it to a session server."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import click
+
+from dreamlink.errors import ConfigError
+
+
+def _speed(value: str) -> float | None:
+    if value.lower() == "max":
+        return None
+    try:
+        speed = float(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a number or 'max'") from None
+    if speed <= 0:
+        raise click.BadParameter("must be positive (or 'max')")
+    return speed
+
+
+@click.command("rig")
+@click.argument("source")
+@click.option(
+    "--design",
+    "design",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Dream-design file: the design runtime decides what to relay to --partner, how a relayed message "
+    "is presented and when it is acknowledged. Without it every decoded message goes to --partner, "
+    "relayed messages are cued as they arrive and the dreamer's next LRLR confirms them.",
+)
+@click.option(
+    "--server",
+    default=None,
+    metavar="URL",
+    help="Session server, e.g. http://127.0.0.1:8700. Without it the rig runs offline and only records.",
+)
+@click.option("--token", default=None, help="The dreamer's login token (env DREAMLINK_TOKEN).")
+@click.option("--session", "session", default=None, metavar="ID", help="Session id (env DREAMLINK_SESSION).")
+@click.option("--dreamer", default=None, help="Dreamer name; checked against the token's owner.")
+@click.option(
+    "--out",
+    "out",
+    default="rig-out",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder for the outbox (resume state) and the local recordings. Re-use it to resume.",
+)
+@click.option(
+    "--speed", default="1", show_default=True, help="Pace of a simulated/file source: ×real time or 'max'."
+)
+@click.option("--partner", default=None, help="Linked dreamer who receives this dreamer's decoded messages.")
+@click.option(
+    "--events",
+    "events_mode",
+    default="truth",
+    show_default=True,
+    type=click.Choice(["truth", "stager", "detect", "none"]),
+    help="Where events come from: 'truth' replays a simulated night's ground truth (stages and "
+    "injected eye signals); 'stager' runs the causal stager (+ simulated injections); 'detect' runs "
+    "the real causal stager and eye/EMG detectors; 'none'.",
+)
+@click.option(
+    "--calibration",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="The dreamer's eye-swing calibration (JSON from the detect calibration) for --events detect.",
+)
+@click.option(
+    "--ready-after",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Seconds of continuous REM before relayed messages are delivered.",
+)
+@click.option("--require-signal", is_flag=True, help="Also require an LRLR 'ready' signal in the REM period.")
+@click.option(
+    "--receipt",
+    default="lrlr",
+    show_default=True,
+    type=click.Choice(["lrlr", "cue"]),
+    help="What confirms receipt of a relayed cue: the dreamer's next LRLR, or the cue being played.",
+)
+@click.option(
+    "--block-sec",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0.05),
+    help="Seconds of signal per processed chunk and per block streamed to the server.",
+)
+@click.option(
+    "--decimate",
+    default=64.0,
+    show_default=True,
+    type=click.FloatRange(min=1),
+    help="Rate (Hz) of the signal streamed to the server.",
+)
+@click.option("--no-record", is_flag=True, help="Do not write the local EDF+ recording.")
+@click.option(
+    "--linger",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="After the source ends, wait up to this many seconds for the server to acknowledge "
+    "everything and for sent messages to be acknowledged.",
+)
+def command(
+    source: str,
+    design: str | None,
+    server: str | None,
+    token: str | None,
+    session: str | None,
+    dreamer: str | None,
+    out: str,
+    speed: str,
+    partner: str | None,
+    events_mode: str,
+    calibration: str | None,
+    ready_after: float,
+    require_signal: bool,
+    receipt: str,
+    block_sec: float,
+    decimate: float,
+    no_record: bool,
+    linger: float,
+) -> None:
+    """Run one dreamer's pipeline on SOURCE and link it to a session server.
+
+    The rig keeps working and recording when the server is unreachable: everything it must send
+    goes to a durable outbox in --out first and is delivered, exactly once, when the link is back.
+    Restarting with the same --out resumes where the rig stopped.
+
+    \b
+    Example (two dreamers on simulated nights, linked through a local server):
+      dreamlink rig "sim:seed=11,hours=2,inject=morse:HI@rem1+30" --server http://127.0.0.1:8700 \\
+          --token $TOKEN_A --session $SID --partner bob --out rig-alice --speed 600
+      dreamlink rig "sim:seed=2,hours=2,inject=lrlr@rem1+150" --server http://127.0.0.1:8700 \\
+          --token $TOKEN_B --session $SID --out rig-bob --speed 600
+    """
+    from dreamlink.rig.client import Outbox, RigLink
+    from dreamlink.rig.pipeline import RelayPolicy, RigPipeline
+    from dreamlink.sources.uri import open_source
+
+    token = token or os.environ.get("DREAMLINK_TOKEN")
+    session = session or os.environ.get("DREAMLINK_SESSION")
+    if server and not token:
+        raise ConfigError("--server needs --token TOKEN (or DREAMLINK_TOKEN): log in to get one")
+    if server and not session:
+        raise ConfigError("--server needs --session ID (or DREAMLINK_SESSION)")
+    loaded_design = _load_design(design) if design else None
+    pace = _speed(speed)
+    swing = None
+    if calibration:
+        from dreamlink.detect.calibration import load_calibration
+
+        swing = load_calibration(calibration).swing
+    src = open_source(source, speed=pace)
+    out_dir = Path(out)
+    outbox = Outbox(out_dir / "outbox.sqlite")
+    link = None
+    if server:
+        link = RigLink(outbox, server, session or "", token or "", dreamer).start()
+    policy = RelayPolicy(
+        partner=partner, ready_after_sec=ready_after, require_signal=require_signal, receipt=receipt
+    )
+    pipeline = RigPipeline(
+        src,
+        outbox,
+        link,
+        events_mode=events_mode,
+        policy=policy,
+        block_sec=block_sec,
+        decimate_to=decimate,
+        record_dir=None if no_record else out_dir,
+        linger_sec=linger if server else 0.0,
+        swing=swing,
+        design=loaded_design,
+    )
+    signal.signal(signal.SIGTERM, lambda *_: pipeline.stop())
+    try:
+        summary = pipeline.run()
+        if link is not None:
+            if not link.drain(linger):
+                click.echo(
+                    f"warning: {outbox.last_seq - outbox.acked_seq} frames not yet acknowledged by the "
+                    f"server; they stay in {outbox.path} and are sent on the next run",
+                    err=True,
+                )
+            if link.fatal:
+                click.echo(f"warning: {link.fatal}", err=True)
+    finally:
+        if link is not None:
+            link.stop()
+        outbox.close()
+    for line in summary.lines():
+        click.echo(line)
+
+
+def _load_design(path: str):
+    from dreamlink.designs import load_design
+
+    return load_design(path)

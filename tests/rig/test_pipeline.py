@@ -1,0 +1,159 @@
+"""The rig pipeline offline: decimation, ground-truth replay, relay policy, stop-and-resume exactness."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dreamlink.errors import ConfigError
+from dreamlink.events import Event
+from dreamlink.rig.client import Outbox
+from dreamlink.rig.pipeline import Decimator, GroundTruthEvents, RelayPolicy, RigPipeline, build_event_stages
+from dreamlink.server.protocol import SignalFrame, decode_block
+from dreamlink.sources import open_source
+from dreamlink.sources.base import Chunk
+
+SIM = "sim:seed=3,hours=0.25,inject=lrlr@300;morse:E@500"
+
+
+def test_decimator_output_does_not_depend_on_chunking() -> None:
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((3, 2000))
+    whole, first = Decimator(256, 64, 3).process(data, 0)
+    assert first == 0 and whole.shape == (3, 500)
+    dec = Decimator(256, 64, 3)
+    parts, firsts, pos = [], [], 0
+    for n in (7, 130, 1, 862, 1000):
+        out, f = dec.process(data[:, pos : pos + n], pos)
+        parts.append(out)
+        firsts.append(f)
+        pos += n
+    np.testing.assert_allclose(np.concatenate(parts, axis=1), whole, atol=1e-12)
+    # a 10-Hz sine survives, a 100-Hz one (above the new Nyquist, 32 Hz) is removed
+    t = np.arange(25600) / 256
+    x = np.vstack([np.sin(2 * np.pi * 10 * t), np.sin(2 * np.pi * 100 * t)])
+    y, _ = Decimator(256, 64, 2).process(x, 0)
+    assert np.std(y[0, 200:]) > 0.6 and np.std(y[1, 200:]) < 0.01
+
+
+def test_ground_truth_replay_is_exact_across_a_resume() -> None:
+    events = [Event(10.0, 2.0, "lrlr"), Event(30.0, 0.0, "x"), Event(29.0, 1.0, "y"), Event(59.5, 1.0, "z")]
+    whole = GroundTruthEvents(events)
+    chunks = [Chunk(np.zeros((1, 256 * 10)), i * 2560, 256.0) for i in range(7)]
+    got_whole = [e.trial_type for c in chunks for e in whole.update(c)]
+    first = GroundTruthEvents(events)
+    got = [e.trial_type for c in chunks[:3] for e in first.update(c)]
+    resumed = GroundTruthEvents(events, start=chunks[3].start_time)
+    got += [e.trial_type for c in chunks[3:] for e in resumed.update(c)]
+    assert got == got_whole == ["lrlr", "y", "x", "z"]
+
+
+def test_relay_policy_ready_only_in_stable_rem_and_receipt_by_lrlr() -> None:
+    p = RelayPolicy(partner="bob", ready_after_sec=60, require_signal=True)
+    p.on_event(Event(0, 30, "stage", "N2"))
+    assert not p.is_ready(100)
+    p.on_event(Event(100, 30, "stage", "R"))
+    assert not p.is_ready(150)  # REM, not yet stable
+    assert not p.is_ready(170)  # stable, but no LRLR signal yet
+    p.on_event(Event(165, 2, "lrlr", "LRLR"))
+    assert p.is_ready(170)
+    frames, _ = p.on_event(Event(180, 10, "message", "HI"))
+    assert frames == [{"type": "relay", "to": "bob", "text": "HI", "ttl": 1800.0}]
+    p.awaiting.append((5, 200.0))
+    assert p.on_event(Event(190, 2, "lrlr"))[1] == []  # before the cue: not a receipt
+    assert p.on_event(Event(210, 2, "lrlr"))[1] == [5]
+    p.on_event(Event(230, 30, "stage", "W"))
+    assert not p.is_ready(240)
+    q = RelayPolicy()
+    q.restore(p.snapshot())
+    assert q.snapshot() == p.snapshot()
+
+
+def test_event_mode_errors() -> None:
+    src = open_source("sim:seed=1,hours=0.05", speed=None)
+    with pytest.raises(ConfigError, match="truth, stager, detect or none"):
+        build_event_stages("psychic", src, src.info)
+    file_like = open_source("sim:seed=1,hours=0.05", speed=None)
+    file_like._night = None  # a source without ground truth
+    with pytest.raises(ConfigError, match="simulated source"):
+        build_event_stages("truth", type("S", (), {"night": None})(), src.info)
+
+
+def _frames(box: Outbox) -> list[dict]:
+    return [json.loads(text) for _, text in box.pending(0, 10**6)]
+
+
+def test_pipeline_stopped_and_resumed_produces_every_sample_and_event_once(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "outbox.sqlite")
+    first = RigPipeline(open_source(SIM, speed=None), box, block_sec=5.0, record_dir=tmp_path)
+
+    def stop_midway(end: int) -> None:
+        if end >= 256 * 400:
+            first.stop()
+
+    first.on_chunk = stop_midway
+    s1 = first.run()
+    assert 0 < s1.samples < 256 * 900
+    second = RigPipeline(open_source(SIM, speed=None), box, block_sec=5.0, record_dir=tmp_path)
+    s2 = second.run()
+    assert s2.resumed_from == s1.samples
+    frames = _frames(box)
+    assert [f["seq"] for f in frames] == list(range(1, len(frames) + 1))
+    signals = [SignalFrame(**f) for f in frames if f["type"] == "signal"]
+    n_total = open_source(SIM, speed=None).night.n_times
+    assert [s.src_first for s in signals] == list(range(0, n_total, 256 * 5))
+    assert sum(s.src_n for s in signals) == n_total
+    assert sum(decode_block(s).shape[1] for s in signals) == n_total // 4
+    night = open_source(SIM, speed=None).night
+    kinds = ("stage", "lrlr", "message", "count", "emg_code", "arousal")
+    want = sorted(
+        (e.trial_type, e.onset) for e in list(night.events) + night.stage_events() if e.trial_type in kinds
+    )
+    got = sorted(
+        (f["event"]["trial_type"], f["event"]["onset"])
+        for f in frames
+        if f["type"] == "event" and f["event"]["trial_type"] in kinds
+    )
+    assert got == want
+    # each run recorded locally into its own folder
+    assert sorted(p.name for p in tmp_path.glob("recording-run*")) == ["recording-run01", "recording-run02"]
+
+
+def test_detect_mode_decodes_an_eye_morse_message_with_the_real_detectors(tmp_path: Path) -> None:
+    from dreamlink.hypnogram import Hypnogram
+    from dreamlink.io.hypnogram_formats import write_hypnogram_yasa
+
+    hypno = tmp_path / "hypno.txt"  # 2 min N2, then 8 min REM
+    write_hypnogram_yasa(Hypnogram(np.array(["N2"] * 4 + ["R"] * 16)), hypno)
+    source = f"sim:seed=1,hypnogram={hypno},inject=morse:HI@rem1+30"
+    box = Outbox(tmp_path / "outbox.sqlite")
+    RigPipeline(open_source(source, speed=None), box, events_mode="detect", block_sec=2.0).run()
+    events = [f["event"] for f in _frames(box) if f["type"] == "event"]
+    decoded = [e for e in events if e["trial_type"] == "message" and e["value"] == "HI"]
+    assert len(decoded) == 1 and 150 <= decoded[0]["onset"] <= 170
+    assert any(e["trial_type"] == "stage" and e["source"].startswith("staging") for e in events)
+
+
+def test_design_runtime_decides_what_is_relayed_and_resumes_after_a_stop(tmp_path: Path) -> None:
+    from dreamlink.designs import load_design
+
+    design = load_design(Path(__file__).resolve().parents[2] / "examples" / "designs" / "relay.yaml")
+    source = "sim:seed=11,hours=2,inject=morse:HI@rem1+30"
+    box = Outbox(tmp_path / "outbox.sqlite")
+    policy = RelayPolicy(partner="bob")
+    first = RigPipeline(open_source(source, speed=None), box, block_sec=30.0, design=design, policy=policy)
+    first.on_chunk = lambda end: first.stop() if end >= 256 * 3000 else None
+    first.run()
+    assert box.get("design")["state"] == "listen"
+    second = RigPipeline(
+        open_source(source, speed=None), box, block_sec=30.0, design=design, policy=RelayPolicy(partner="bob")
+    )
+    second.run()
+    frames = _frames(box)
+    relays = [f for f in frames if f["type"] == "relay"]
+    assert [(r["to"], r["text"]) for r in relays] == [("bob", "HI")]
+    design_events = [f["event"] for f in frames if f["type"] == "event" and f["event"]["source"] == "design"]
+    assert any(e["trial_type"] == "relay_sent" and e["value"] == "HI" for e in design_events)

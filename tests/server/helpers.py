@@ -1,0 +1,131 @@
+"""Shared helpers for server and rig tests: a real server on a free loopback port, accounts, tokens."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+DREAMLINK = [sys.executable, "-m", "dreamlink.cli"]
+PASSWORD = "correct-horse-9"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def add_users(db_path: Path, users: dict[str, str]) -> None:
+    """Create accounts directly in the database file (as `dreamlink user add` does)."""
+    from dreamlink.server.auth import create_user
+    from dreamlink.server.db import Database
+
+    db = Database(db_path)
+    try:
+        for name, role in users.items():
+            create_user(db, name, role, PASSWORD)
+    finally:
+        db.close()
+
+
+def wait_health(base: str, timeout: float = 30.0, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(
+                f"server exited with {proc.returncode}: {proc.stderr.read() if proc.stderr else ''}"
+            )
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"server at {base} did not answer /health within {timeout} s")
+
+
+@contextlib.contextmanager
+def server_process(db_path: Path, port: int | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`dreamlink serve` in a subprocess on a free loopback port; yields (base URL, process)."""
+    port = port or free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [*DREAMLINK, "serve", "--db", str(db_path), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_health(base, proc=proc)
+        yield base, proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@contextlib.contextmanager
+def server_thread(app) -> Iterator[str]:
+    """Run an ASGI app on uvicorn in a thread on a free loopback port; yields the base URL."""
+    import uvicorn
+
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", ws="websockets-sansio")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_health(base)
+        yield base
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def login(base: str, name: str) -> str:
+    r = httpx.post(f"{base}/auth/login", json={"name": name, "password": PASSWORD}, timeout=10)
+    r.raise_for_status()
+    return r.json()["token"]
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def make_session(
+    base: str, operator_token: str, members: dict[str, str], dreamer_tokens: dict[str, str]
+) -> str:
+    """Create a session, add members, and let each dreamer grant the whole session."""
+    r = httpx.post(
+        f"{base}/sessions", json={"name": "test night"}, headers=bearer(operator_token), timeout=10
+    )
+    r.raise_for_status()
+    sid = r.json()["id"]
+    for name, role in members.items():
+        r = httpx.post(
+            f"{base}/sessions/{sid}/members",
+            json={"name": name, "role": role},
+            headers=bearer(operator_token),
+            timeout=10,
+        )
+        r.raise_for_status()
+    for token in dreamer_tokens.values():
+        httpx.post(
+            f"{base}/sessions/{sid}/grants", json={}, headers=bearer(token), timeout=10
+        ).raise_for_status()
+    return sid
