@@ -39,6 +39,19 @@ DEFAULT_DB = "dreamlink.sqlite"
     help="Lifetime of login tokens in hours.",
 )
 @click.option(
+    "--broker",
+    default=None,
+    metavar="redis://HOST:PORT/DB",
+    envvar="DREAMLINK_BROKER",
+    help="Share live sessions with other `dreamlink serve` processes through this Redis (all must use the "
+    "same --db); see docs/scale-out.md.",
+)
+@click.option(
+    "--no-dashboard",
+    is_flag=True,
+    help="Serve the API only, without the browser dashboard under /ui/.",
+)
+@click.option(
     "--log-level",
     default="warning",
     show_default=True,
@@ -52,6 +65,8 @@ def command(
     tls_cert: str | None,
     tls_key: str | None,
     token_hours: float,
+    broker: str | None,
+    no_dashboard: bool,
     log_level: str,
 ) -> None:
     """Run the session server: sessions of dreamers, operators and observers, relay between dreamers.
@@ -77,8 +92,19 @@ def command(
         if path and not Path(path).is_file():
             raise ConfigError(f"TLS file not found: {path} (check --tls-cert/--tls-key)")
     app = create_app(db, token_ttl=token_hours * 3600.0, secure_cookies=bool(tls_cert))
+    if not no_dashboard:
+        from dreamlink.server.dashboard import mount_dashboard
+
+        mount_dashboard(app)
+    if broker:
+        from dreamlink.server.scaleout import install_broker
+
+        install_broker(app, broker)
     scheme = "https" if tls_cert else "http"
-    click.echo(f"dreamlink server on {scheme}://{host}:{port}  (database: {db})", err=True)
+    where = f"{scheme}://{host}:{port}"
+    click.echo(f"dreamlink server on {where}  (database: {db})", err=True)
+    if not no_dashboard:
+        click.echo(f"dashboard: {where}/ui/", err=True)
     uvicorn.run(
         app,
         host=host,
