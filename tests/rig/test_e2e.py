@@ -21,9 +21,11 @@ import os
 import signal
 import subprocess
 import time
+import wave
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 
 from dreamlink.sources import open_source
@@ -155,8 +157,19 @@ def test_two_dreamers_relay_and_sigkill_resume(tmp_path: Path) -> None:
         relay_in = [e for e in ev_b if e["trial_type"] == "relay_in"]
         assert len(relay_in) == 1 and relay_in[0]["data"]["relay_id"] == relay["id"]
         assert relay_in[0]["onset"] >= 6210 + 60, "delivered before bob's stable REM"
+        # the design asked for the prompt; the rig's cue layer (safety governor + scheduler) presented it
+        b_asked = [e for e in ev_b if e["trial_type"] == "cue_request" and "HI" in str(e["value"])]
+        assert b_asked and b_asked[0]["source"] == "design"
         b_cues = [e for e in ev_b if e["trial_type"] == "cue" and "HI" in str(e["value"])]
-        assert b_cues and b_cues[0]["source"] == "design" and b_cues[0]["onset"] >= relay_in[0]["onset"]
+        assert b_cues and b_cues[0]["source"] == "rig.cues" and b_cues[0]["onset"] >= relay_in[0]["onset"]
+        assert b_cues[0]["data"]["purpose"] == "question" and b_cues[0]["data"]["kind"] == "speech"
+        # ... and wrote it into bob's WAV cue track at its session time (sample clock at --speed 600)
+        with wave.open(str(tmp_path / "b" / "cues-run01.wav"), "rb") as fh:
+            rate = fh.getframerate()
+            on, dur = b_cues[0]["onset"], b_cues[0]["duration"]
+            fh.setpos(int((on - 5) * rate))
+            pcm = np.frombuffer(fh.readframes(int((dur + 5) * rate)), dtype="<i2").astype(float)
+        assert not np.any(pcm[: int(4.9 * rate)]) and np.sqrt(np.mean(pcm[int(5 * rate) :] ** 2)) > 30
         assert [e for e in ev_b if e["trial_type"] == "lrlr" and e["onset"] > b_cues[0]["onset"]]
         a_acks = [e for e in ev_a if e["trial_type"] == "relay_ack" and e["source"] == "rig.link"]
         assert len(a_acks) == 1 and a_acks[0]["value"] == "HI"

@@ -109,6 +109,45 @@ def _speed(value: str) -> float | None:
     help="After the source ends, wait up to this many seconds for the server to acknowledge "
     "everything and for sent messages to be acknowledged.",
 )
+@click.option(
+    "--cue-output",
+    default="file",
+    show_default=True,
+    metavar="null|file|audio|serial:PORT",
+    help="Where cues go. 'file' writes exactly what would have been presented into --out: a WAV track "
+    "(cues-runNN.wav, first sample at the run's start time, see cues-runNN.json) and a CSV of light/"
+    "vibration on/off times (cues-runNN.csv). 'audio' plays on the sound card, 'serial:/dev/ttyACM0' "
+    "drives a light/vibration device, 'null' presents nothing. Every cue passes the safety governor. "
+    "(The WAV is a full-length track: 8 h at 8 kHz is about 460 MB.)",
+)
+@click.option(
+    "--cue-clock",
+    default="auto",
+    show_default=True,
+    type=click.Choice(["auto", "sample", "wall"]),
+    help="Clock of the cue scheduler: 'sample' follows the processed samples (needed when --speed is "
+    "not 1), 'wall' the real clock; 'auto' picks wall for --speed 1 and live devices.",
+)
+@click.option(
+    "--cue-calibration",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="The sleeper's cue thresholds (JSON written by the cue calibration); default references otherwise.",
+)
+@click.option(
+    "--relay-cue",
+    default="speech",
+    show_default=True,
+    type=click.Choice(["speech", "morse-audio", "morse-light", "morse-vibration"]),
+    help="How a relayed message is presented when no --design decides it.",
+)
+@click.option(
+    "--cue-wav-rate",
+    default=8000.0,
+    show_default=True,
+    type=click.FloatRange(min=4000, max=48000),
+    help="Sampling rate (Hz) of the WAV cue track written by --cue-output file.",
+)
 def command(
     source: str,
     design: str | None,
@@ -128,6 +167,11 @@ def command(
     decimate: float,
     no_record: bool,
     linger: float,
+    cue_output: str,
+    cue_clock: str,
+    cue_calibration: str | None,
+    relay_cue: str,
+    cue_wav_rate: float,
 ) -> None:
     """Run one dreamer's pipeline on SOURCE and link it to a session server.
 
@@ -141,6 +185,10 @@ def command(
           --token $TOKEN_A --session $SID --partner bob --out rig-alice --speed 600
       dreamlink rig "sim:seed=2,hours=2,inject=lrlr@rem1+150" --server http://127.0.0.1:8700 \\
           --token $TOKEN_B --session $SID --out rig-bob --speed 600
+
+    Operator controls from the dashboard (start, pause, abort, wake alarm, cue) are obeyed and
+    recorded; cues (design, relayed, operator) pass the safety governor and, with --cue-output file,
+    land in rig-*/cues-run01.wav at their session time.
     """
     from dreamlink.rig.client import Outbox, RigLink
     from dreamlink.rig.pipeline import RelayPolicy, RigPipeline
@@ -159,6 +207,15 @@ def command(
         from dreamlink.detect.calibration import load_calibration
 
         swing = load_calibration(calibration).swing
+    cue_cal = None
+    if cue_calibration:
+        from dreamlink.cues.safety import Calibration
+
+        cue_cal = Calibration.load(cue_calibration)
+    if cue_output not in ("null", "file", "audio") and not (
+        cue_output.startswith("serial:") and len(cue_output) > len("serial:")
+    ):
+        raise ConfigError(f"unknown --cue-output {cue_output!r}; use null, file, audio or serial:PORT")
     src = open_source(source, speed=pace)
     out_dir = Path(out)
     outbox = Outbox(out_dir / "outbox.sqlite")
@@ -180,6 +237,11 @@ def command(
         linger_sec=linger if server else 0.0,
         swing=swing,
         design=loaded_design,
+        cue_output=cue_output,
+        cue_clock=cue_clock,
+        calibration=cue_cal,
+        relay_cue=relay_cue,
+        wav_rate=cue_wav_rate,
     )
     signal.signal(signal.SIGTERM, lambda *_: pipeline.stop())
     try:

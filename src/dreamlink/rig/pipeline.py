@@ -12,8 +12,12 @@ lands (see :func:`build_event_stages`):
   is ready to receive a relayed message (stable REM for ``ready_after_sec``, optionally after an LRLR
   "ready" signal), sends decoded ``message`` events to the linked partner, turns incoming relayed
   messages into cues, and turns the dreamer's next LRLR after such a cue into a receipt;
-- a **cue presenter** makes the cue (:class:`LoggedCues` records a ``cue`` event; plug a
-  :class:`dreamlink.cues.CueScheduler`-backed one for real outputs);
+- the **cue layer** (:class:`dreamlink.rig.cues.RigCueLayer`) presents every cue — the design's, relayed
+  messages and their acknowledgements, operator cues and the wake alarm — through the real safety
+  governor and scheduler, on the pipeline's sample clock, to the chosen outputs (by default files in
+  the rig's folder: a WAV track and a CSV of light/vibration pulses);
+- **operator controls** from the dashboard (``{"type": "control", "action": ...}`` frames: ``start``,
+  ``pause``, ``abort``, ``wake_alarm``, ``cue``) are obeyed and recorded as events;
 - the **recorder** (:class:`dreamlink.record.Recorder`) writes EDF+ and events locally.
 
 Exactly-once: each chunk's outputs (its signal block, its events, state changes, relay requests,
@@ -24,6 +28,7 @@ a simulated source is re-opened at exactly that sample, so the server sees every
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import queue
@@ -36,9 +41,10 @@ from typing import Any, Protocol
 import numpy as np
 from scipy import signal as sps
 
-from dreamlink.errors import ConfigError
+from dreamlink.errors import ConfigError, DreamlinkError
 from dreamlink.events import Event
 from dreamlink.rig.client import Outbox, RigLink
+from dreamlink.rig.cues import RigCueLayer, build_outputs, cue_from_control
 from dreamlink.server.protocol import encode_block
 from dreamlink.signal.ringbuffer import RingBuffer
 from dreamlink.sources.base import Chunk, PacedSource, Source, SourceInfo
@@ -335,33 +341,37 @@ class RelayPolicy:
         return bool(stable and (self.signalled or not self.require_signal))
 
 
-# -- cues ------------------------------------------------------------------------------------
-class LoggedCues:
-    """Cue presenter that records each cue as a ``cue`` event (no physical output).
-
-    Swap in a presenter backed by :class:`dreamlink.cues.scheduler.CueScheduler` for sound, light or
-    vibration; it must return the events describing what was presented (or refused).
-    """
-
-    def present(self, text: str, onset: float, kind: str, data: dict[str, Any]) -> list[Event]:
-        return [Event(onset, 0.0, "cue", text, None, "rig.cues", {"mode": kind, **data})]
-
-
 # -- design runtime --------------------------------------------------------------------------
 class _DesignSink:
-    """Where the design runtime's actions go in a rig: relays become frames, cues are logged.
+    """Where the design runtime's actions go in a rig: relays become frames, cues go to the cue layer.
 
     A ``relay`` action with ``kind: ack`` is the dreamer's confirmation of the relayed message that is
     waiting for one: it becomes a ``receipt`` frame for that message (the server acknowledges it to the
-    sender). Other relays go to ``to`` (``partner`` = the rig's ``--partner``).
+    sender). Other relays go to ``to`` (``partner`` = the rig's ``--partner``). Cue and question prompts
+    and alarms are requests to the :class:`~dreamlink.rig.cues.RigCueLayer` (behind the safety governor:
+    a refusal returns ``False`` and the runtime does not count the cue).
     """
 
-    def __init__(self, policy: RelayPolicy) -> None:
+    def __init__(self, policy: RelayPolicy, cues: RigCueLayer | None = None) -> None:
         self.policy = policy
+        self.cues = cues
         self.frames: list[dict[str, Any]] = []
 
-    def request_cue(self, request: Any) -> bool:  # presented by the cue layer; logged as the runtime's event
-        return True
+    def _request(self, request: Any) -> bool:
+        if self.cues is None:
+            return True
+        data = {"purpose": request.purpose, "design": request.design, "state": request.state}
+        cue = dataclasses.replace(request.to_cue(), label=request.text)
+        ok = self.cues.request(cue, at=request.onset, data={**data, "requested_by": "design"})
+        at = request.onset
+        for i in range(1, max(1, int(request.repeat))):  # repeats follow each other with a 1-s gap
+            records = self.cues.scheduler.records
+            at = (records[-1].requested + records[-1].duration + 1.0) if records else at + 1.0
+            ok = self.cues.request(cue, at=at, data={**data, "requested_by": "design", "repeat": i}) and ok
+        return ok
+
+    def request_cue(self, request: Any) -> bool:
+        return self._request(request)
 
     def relay(self, event: Event) -> None:
         data = dict(event.data or {})
@@ -382,7 +392,7 @@ class _DesignSink:
         pass
 
     def alarm(self, request: Any) -> None:
-        pass
+        self._request(request)
 
     def end(self, event: Event) -> None:
         pass
@@ -393,16 +403,30 @@ class DesignDriver:
 
     Its decision state is saved in the outbox with each chunk (not in a separate file), so a rig killed
     at any moment resumes the design exactly where its last committed chunk left it.
+
+    Operator controls: :meth:`pause` freezes the design (no events, no time reach it, so it neither
+    decides nor acts); :meth:`resume` lets it go on — the latest stage seen while paused is fed first
+    and the timers that came due meanwhile fire at the resume time; :meth:`abort` ends it. The design's
+    own ``cue`` events are recorded as ``cue_request`` (what it asked for); the cue layer's ``cue`` events
+    say what was presented and when.
     """
 
     def __init__(
-        self, design: Any, policy: RelayPolicy, snapshot: dict[str, Any] | None, t0: float, folder: Path
+        self,
+        design: Any,
+        policy: RelayPolicy,
+        snapshot: dict[str, Any] | None,
+        t0: float,
+        folder: Path,
+        cues: RigCueLayer | None = None,
     ) -> None:
         from dreamlink.designs.runtime import DesignRuntime, RuntimeStatus
 
         self._ended = RuntimeStatus.ENDED
-        self.sink = _DesignSink(policy)
+        self.sink = _DesignSink(policy, cues)
         self.start_events: list[Event] = []
+        self.paused = False
+        self._last_stage: Event | None = None
         if snapshot:
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / "design_state.resume.json"
@@ -414,17 +438,62 @@ class DesignDriver:
             self.runtime = DesignRuntime(design, self.sink)
             self.start_events = self.runtime.start(t0)
 
+    @property
+    def ended(self) -> bool:
+        return self.runtime.status is self._ended
+
+    def pause(self) -> None:
+        self.paused = True
+
+    def resume(self, t: float) -> list[Event]:
+        """Lift a pause at ``t`` (s); returns what the design did on waking up."""
+        if not self.paused:
+            return []
+        self.paused = False
+        out: list[Event] = []
+        last, self._last_stage = self._last_stage, None
+        if self.ended:
+            return out
+        if last is not None and last.value != self.runtime.stage:
+            out += self.runtime.feed(last, at=t)
+        if not self.ended:
+            out += self.runtime.advance(t)
+        return self._rename(out)
+
+    def abort(self, reason: str) -> list[Event]:
+        """End the design now (operator abort)."""
+        if self.ended:
+            return []
+        self.runtime.stop(reason)
+        self.paused = False
+        return []
+
+    @staticmethod
+    def _rename(events: list[Event]) -> list[Event]:
+        out = []
+        for ev in events:
+            if ev.trial_type == "cue":
+                ev = Event(ev.onset, ev.duration, "cue_request", ev.value, ev.confidence, ev.source,
+                           {**dict(ev.data or {}), "requested_by": "design"})
+            out.append(ev)
+        return out
+
     def step(self, events: list[Event], t: float) -> tuple[list[Event], list[dict[str, Any]]]:
         """Feed the chunk's events (each at its end) and let time pass to ``t``."""
         out, self.start_events = list(self.start_events), []
-        for ev in sorted(events, key=lambda e: (e.end, e.onset)):
-            if self.runtime.status is self._ended:
-                break
-            out += self.runtime.feed(ev, at=ev.end)
-        if self.runtime.status is not self._ended:
-            out += self.runtime.advance(t)
+        if self.paused:
+            for ev in events:
+                if ev.trial_type == "stage" and (ev.data or {}).get("kind") != "settled":
+                    self._last_stage = ev
+        else:
+            for ev in sorted(events, key=lambda e: (e.end, e.onset)):
+                if self.runtime.status is self._ended:
+                    break
+                out += self.runtime.feed(ev, at=ev.end)
+            if self.runtime.status is not self._ended:
+                out += self.runtime.advance(t)
         frames, self.sink.frames = self.sink.frames, []
-        return out, frames
+        return self._rename(out), frames
 
     def snapshot(self) -> dict[str, Any]:
         return self.runtime.snapshot()
@@ -462,6 +531,8 @@ class RigSummary:
     acks: int
     resumed_from: int
     seconds: float
+    cues_presented: int = 0
+    cues_refused: int = 0
 
     def lines(self) -> list[str]:
         return [
@@ -471,6 +542,7 @@ class RigSummary:
             f"relays sent       : {self.relays_sent}",
             f"relayed cues      : {self.cues}",
             f"acks received     : {self.acks}",
+            f"cues presented    : {self.cues_presented} (refused: {self.cues_refused})",
             f"wall time (s)     : {self.seconds:.1f}",
         ]
 
@@ -506,6 +578,18 @@ class RigPipeline:
         partner, presents relayed messages as cues and takes the next LRLR as the receipt.
     on_chunk : callable | None
         Called with each processed chunk's end sample (progress).
+    cue_output : str
+        Where cues go: ``null``, ``file`` (``cues-runNN.wav``/``.csv`` in the outbox folder), ``audio`` or
+        ``serial:PORT`` (see :func:`dreamlink.rig.cues.build_outputs`).
+    cue_clock : {"auto", "sample", "wall"}
+        The cue scheduler's clock: the pipeline's sample time, or the wall clock; ``auto`` = wall only for
+        a source paced at real time (``speed`` 1 or a live device), else sample.
+    calibration : dreamlink.cues.safety.Calibration | None
+        The sleeper's cue thresholds (default references otherwise).
+    relay_cue : str
+        Cue kind that presents a relayed message without a design (``speech``, ``morse-audio``, ...).
+    wav_rate : float
+        Sampling rate of the WAV cue track, Hz.
     """
 
     def __init__(
@@ -519,7 +603,11 @@ class RigPipeline:
         block_sec: float = 1.0,
         decimate_to: float = 64.0,
         record_dir: Path | None = None,
-        cues: LoggedCues | None = None,
+        cue_output: str = "null",
+        cue_clock: str = "auto",
+        calibration: Any = None,
+        relay_cue: str = "speech",
+        wav_rate: float = 8000.0,
         swing: float | None = None,
         design: Any = None,
         linger_sec: float = 0.0,
@@ -533,7 +621,14 @@ class RigPipeline:
         self.block_sec = float(block_sec)
         self.decimate_to = float(decimate_to)
         self.record_dir = record_dir
-        self.cues = cues or LoggedCues()
+        self.cue_output = cue_output
+        self.cue_clock = cue_clock
+        self.calibration = calibration
+        self.relay_cue = relay_cue
+        self.wav_rate = float(wav_rate)
+        self.cues: RigCueLayer | None = None
+        self.paused = False
+        self.inbox: queue.Queue[dict[str, Any]] = link.incoming if link is not None else queue.Queue()
         self.swing = swing
         self.design = design
         self.driver: DesignDriver | None = None
@@ -551,11 +646,9 @@ class RigPipeline:
         events: list[Event] = []
         frames: list[dict[str, Any]] = []
         handled: list[tuple[int, str]] = []
-        if self.link is None:
-            return events, frames, handled
         while True:
             try:
-                msg = self.link.incoming.get_nowait()
+                msg = self.inbox.get_nowait()
             except queue.Empty:
                 break
             kind = msg.get("type")
@@ -571,7 +664,7 @@ class RigPipeline:
                     if self.design is not None:
                         self.policy.awaiting.append((rid, t))  # the design presents it and acknowledges
                         continue
-                    events += self.cues.present(str(msg.get("text")), t, "relay", data)
+                    self._relay_cue(str(msg.get("text")), t, "relay", data)
                     if self.policy.receipt == "cue":
                         frames.append({"type": "receipt", "relay_id": rid})
                     else:
@@ -579,7 +672,7 @@ class RigPipeline:
                 elif kind == "relay_ack":
                     data = {"relay_id": rid, "to": msg.get("to")}
                     events.append(Event(t, 0.0, "relay_ack", msg.get("text"), None, "rig.link", data))
-                    events += self.cues.present("ack", t, "ack", data)
+                    self._relay_cue("ack", t, "ack", data)
                     self.counts["acks"] += 1
                 else:
                     events.append(
@@ -593,15 +686,109 @@ class RigPipeline:
                             {"relay_id": rid, "to": msg.get("to")},
                         )
                     )
+            elif kind == "control":
+                events += self._control(msg, t)
+                if self.cues is not None:
+                    self.cues.pump(t)  # present it before the next control (an abort) in the same batch
             elif kind == "error":
                 log.warning("server: %s: %s", msg.get("code"), msg.get("message"))
         return events, frames, handled
+
+    # -- cues and operator controls -----------------------------------------------------------
+    def _relay_cue(self, text: str, t: float, mode: str, data: dict[str, Any]) -> bool:
+        """Present a relayed message (``mode`` relay) or an acknowledgement (``ack``) as a cue."""
+        from dreamlink.cues.base import Cue
+
+        if self.cues is None:
+            return False
+        if mode == "ack":
+            cue = Cue(kind="tones", payload="660 880", requester="api", label="ack")
+        else:
+            cue = Cue(kind=self.relay_cue, payload=text, requester="api", label=text)
+        return self.cues.request(cue, at=t, data={"mode": mode, **data})
+
+    def _control(self, msg: dict[str, Any], t: float) -> list[Event]:
+        """Obey an operator control frame; returns the events recording it."""
+        action = str(msg.get("action", ""))
+        operator = msg.get("operator")
+        data: dict[str, Any] = {"action": action}
+        if operator:
+            data["operator"] = operator
+        events: list[Event] = []
+        if action == "pause":
+            self.paused = True
+            if self.driver is not None:
+                self.driver.pause()
+            data["result"] = "design paused" if self.driver is not None else "paused (no design)"
+        elif action == "start":
+            self.paused = False
+            if self.cues is not None and self.cues.aborted:
+                self.cues.resume()
+                data["cues"] = "abort lifted"
+            if self.driver is not None:
+                if self.driver.ended:
+                    data["result"] = "design has ended; cues resumed"
+                else:
+                    events += self.driver.resume(t)
+                    data["result"] = "design running"
+            else:
+                data["result"] = "running (no design)"
+        elif action == "abort":
+            if self.driver is not None and not self.driver.ended:
+                self.driver.abort("operator abort")
+                events.append(Event(t, 0.0, "design_end", "operator abort", None, "rig.control", {}))
+            if self.cues is not None:
+                self.cues.abort("operator abort")
+            data["result"] = "design ended, cues aborted"
+        elif action == "wake_alarm":
+            from dreamlink.cues.base import Cue
+
+            ok = False
+            if self.cues is not None:
+                level = min(20.0, self.cues.cap_db("audio"))
+                cue = Cue(kind="tones", payload="3", level_db=level, requester="operator", label="wake_alarm")
+                ok = self.cues.request(cue, at=t, data={"mode": "alarm", **data})
+            events.append(
+                Event(t, 0.0, "wake_alarm", "operator", None, "rig.control", {**data, "accepted": ok})
+            )
+            return events
+        elif action == "cue":
+            body = msg.get("cue") or {}
+            ev_data = {**data, **{k: v for k, v in body.items() if k in ("kind", "payload", "level_db")}}
+            events.append(
+                Event(t, 0.0, "cue_request", body.get("payload") or body.get("kind"), None, "rig.control",
+                      {**ev_data, "requested_by": "operator"})
+            )
+            try:
+                cue = cue_from_control(body)
+            except DreamlinkError as err:
+                events.append(Event(t, 0.0, "cue_refused", str(body.get("kind")), None, "rig.control",
+                                    {**ev_data, "reason": "invalid_request", "message": str(err)}))
+                return events
+            if self.cues is not None:
+                self.cues.request(cue, at=t, data={"mode": "operator", **data})
+            return events
+        else:
+            data["result"] = "unknown action: ignored"
+            log.warning("unknown control action %r from the server: ignored", action)
+        events.insert(0, Event(t, 0.0, "design_control", action, None, "rig.control", data))
+        return events
+
+    def _open_cues(self, source: Source, run_no: int, t0: float) -> RigCueLayer:
+        mode = self.cue_clock
+        if mode == "auto":
+            speed = getattr(source, "speed", 1.0)
+            mode = "wall" if speed is not None and speed == 1 else "sample"
+        outputs = build_outputs(self.cue_output, self.outbox.path.parent, run_no, t0, self.wav_rate)
+        layer = RigCueLayer(outputs, clock=mode, calibration=self.calibration, t0=t0)
+        return layer.open(t0)
 
     def run(self) -> RigSummary:
         """Process the source to its end (or until :meth:`stop`); returns a summary."""
         t_wall = time.monotonic()
         resume = int(self.outbox.get("src_end", 0))
         self.policy.restore(self.outbox.get("policy"))
+        control = self.outbox.get("control") or {}
         source = self.source
         night = getattr(source, "night", None)
         if resume and night is not None:
@@ -617,15 +804,27 @@ class RigPipeline:
         info = self.source.info
         sfreq = info.sfreq
         stages = build_event_stages(self.events_mode, source, info, start=resume / sfreq, swing=self.swing)
+        run_no = int(self.outbox.get("runs", 0)) + 1
+        self.cues = self._open_cues(source, run_no, resume / sfreq)
+        if control.get("aborted"):
+            self.cues.abort("operator abort (before the restart)")
+            self.cues.drain()
         if self.design is not None:
             self.policy.design_mode = True
             self.driver = DesignDriver(
-                self.design, self.policy, self.outbox.get("design"), resume / sfreq, self.outbox.path.parent
+                self.design,
+                self.policy,
+                self.outbox.get("design"),
+                resume / sfreq,
+                self.outbox.path.parent,
+                self.cues,
             )
+            if control.get("paused"):
+                self.driver.pause()
+        self.paused = bool(control.get("paused"))
         ring = RingBuffer(info.n_channels, int(sfreq * 60))
         dec = Decimator(sfreq, self.decimate_to, info.n_channels)
         recorder = self._open_recorder(info)
-        run_no = int(self.outbox.get("runs", 0)) + 1
         self.outbox.set("runs", run_no)
         if resume:
             self.outbox.commit(
@@ -647,10 +846,12 @@ class RigPipeline:
                     break
                 chunk = Chunk(chunk.data, resume + chunk.first_sample, chunk.sfreq)
                 ring.write(chunk.data)
+                t = chunk.end_time
+                self.cues.pump(t)  # cues queued for times inside this chunk sound at those times
                 events: list[Event] = []
                 for stage in stages:
                     events += stage.update(chunk)
-                t = chunk.end_time
+                self.cues.observe(sorted(events, key=lambda e: e.onset))
                 in_events, frames, handled = self._incoming(t)
                 src_end = chunk.first_sample + chunk.n_times
                 dec_data, dec_first = dec.process(chunk.data, chunk.first_sample)
@@ -670,11 +871,13 @@ class RigPipeline:
                     },
                 )
                 design_events, design_frames = self._design_step(events + in_events, t)
-                frames += self._policy_frames(events + in_events + design_events, t, wall)
+                self.cues.pump(t)  # what was asked for now (or earlier) is presented now
+                cue_events = self.cues.drain()
+                frames += self._policy_frames(events + in_events + design_events + cue_events, t, wall)
                 frames += self._count_frames(design_frames, wall)
                 if recorder is not None:
                     recorder.write(chunk)
-                    for ev in events + in_events + design_events:
+                    for ev in events + in_events + design_events + cue_events:
                         recorder.add_event(ev)
                 self.outbox.commit(frames, {"src_end": src_end, **self._state()}, handled)
                 if self.link is not None:
@@ -684,6 +887,12 @@ class RigPipeline:
             self._linger(src_end / sfreq)
         finally:
             source.close()
+            last = self.cues.close(src_end / sfreq)
+            if last:
+                self.outbox.commit(self._policy_frames(last, src_end / sfreq, time.time()), self._state())
+                if recorder is not None:
+                    for ev in last:
+                        recorder.add_event(ev)
             if recorder is not None:
                 try:
                     recorder.close()
@@ -698,6 +907,8 @@ class RigPipeline:
             self.counts["acks"],
             resume,
             time.monotonic() - t_wall,
+            self.counts.get("presented", 0),
+            self.counts.get("refused", 0),
         )
 
     def _design_step(self, events: list[Event], t: float) -> tuple[list[Event], list[dict[str, Any]]]:
@@ -710,7 +921,10 @@ class RigPipeline:
         return [{**f, "wall": wall} for f in frames]
 
     def _state(self) -> dict[str, Any]:
-        state: dict[str, Any] = {"policy": self.policy.snapshot()}
+        state: dict[str, Any] = {
+            "policy": self.policy.snapshot(),
+            "control": {"paused": self.paused, "aborted": bool(self.cues is not None and self.cues.aborted)},
+        }
         if self.driver is not None:
             state["design"] = self.driver.snapshot()
         return state
@@ -721,6 +935,9 @@ class RigPipeline:
         for ev in sorted(events, key=lambda e: e.onset):
             frames.append({"type": "event", "event": ev.to_json(), "wall": wall})
             self.counts["events"] += 1
+            if ev.trial_type in ("cue", "cue_refused"):
+                key = "presented" if ev.trial_type == "cue" else "refused"
+                self.counts[key] = self.counts.get(key, 0) + 1
             relay_frames, receipted = self.policy.on_event(ev)
             for rf in relay_frames:
                 frames.append({**rf, "wall": wall})
@@ -744,6 +961,9 @@ class RigPipeline:
             if in_events or frames or handled:
                 wall = time.time()
                 design_events, design_frames = self._design_step(in_events, t)
+                if self.cues is not None:
+                    self.cues.pump(t)
+                    in_events += self.cues.drain()
                 frames = self._policy_frames(in_events + design_events, t, wall) + frames
                 frames += self._count_frames(design_frames, wall)
                 self.outbox.commit(frames, self._state(), handled)
