@@ -5,6 +5,10 @@ provisional (no lookahead); per recording and pooled. Columns: minutes of labell
 Cohen's κ, macro-F1, F1 per stage, REM-entry latency (expert REM start → first causal ``rem_entry``
 event; median and max, seconds), seconds of compute per hour of recording.
 
+An extra line reports the opt-in ``dreamlink-fast`` engine (distilled softmax model; its
+calibration refitted leave-one-recording-out; the model itself saw the recordings' signals with
+YASA's labels, never the expert ones), and simulator-only REM-entry latencies (clearly labelled).
+
 The offline engine's calibration, the causal stager's normalisation prior and its calibration are
 refitted leave-one-recording-out
 (the recording being scored never contributes to either; the calibration's training runs use
@@ -27,8 +31,17 @@ from dreamlink.hypnogram import Hypnogram
 from dreamlink.staging.agreement import agreement, pooled_agreement
 from dreamlink.staging.causal import CausalStager
 from dreamlink.staging.datasets import load_labelled_recordings
-from dreamlink.staging.engines import DreamlinkEngine, YasaEngine
-from dreamlink.staging.train import fit_causal_calibration, fit_offline_calibration, fit_prior_from_recordings
+from dreamlink.staging.engines import DreamlinkEngine, FastEngine, YasaEngine
+from dreamlink.staging.student import load_student
+from dreamlink.staging.train import (
+    fit_causal_calibration,
+    fit_fast_calibration,
+    fit_offline_calibration,
+    fit_prior_from_recordings,
+)
+
+#: Simulated nights (seeds not used for the distillation) for the simulator-only REM-entry check.
+SIM_SEEDS = (101, 102)
 
 
 def rem_entries(reference: Hypnogram) -> list[tuple[float, float]]:
@@ -56,20 +69,70 @@ def rem_latencies(reference: Hypnogram, events) -> tuple[list[float], int]:
     return lat, in_n3
 
 
+def rem_false_alarms(reference: Hypnogram, events) -> int:
+    """``rem_entry`` events with no expert REM in the 30 s before them nor at that time."""
+    times = [e.onset for e in events if e.trial_type == "rem_entry"]
+    return sum(1 for t in times if "R" not in (reference.stage_at(t - 1e-6), reference.stage_at(t - 30.0)))
+
+
+def replay_rem_rule(events, rule: str) -> list:
+    """The ``rem_entry``/``wake`` events another REM rule would have emitted from the same provisional
+    stream (the rules act on the provisional stages and probabilities only, so no re-staging)."""
+    from dreamlink.hypnogram import STAGES
+    from dreamlink.staging.causal import CausalStager
+
+    st = CausalStager(100.0, ["eeg"], rem_rule=rule, prior=None, calibration=None)
+    out = []
+    for e in events:
+        if e.trial_type == "stage" and e.data.get("kind") == "provisional":
+            proba = np.array([e.data["proba"][s] for s in STAGES])
+            out += st._transitions(e.onset, e.value, proba)
+    return out
+
+
+def simulated_rem_entries(seeds=SIM_SEEDS) -> list[str]:
+    """REM-entry latency of the causal stager (EEG C4-M1 only) on simulated nights: SIMULATOR results."""
+    from dreamlink.sim.night import simulate_night
+    from dreamlink.staging.causal import stage_causal
+
+    lines = []
+    for seed in seeds:
+        night = simulate_night(hours=8, seed=seed)
+        x = night.generate(0, night.n_times)[[night.info.ch_names.index("C4-M1")]]
+        _, _, staged = stage_causal(x, night.sfreq, ["eeg"], chunk_sec=5.0)
+        for rule in ("strict", "context"):
+            events = replay_rem_rule(staged, rule)
+            lat, n3 = rem_latencies(night.hypnogram, events)
+            fa = rem_false_alarms(night.hypnogram, events)
+            arr = np.asarray(lat)
+            fin = arr[np.isfinite(arr)]
+            lines.append(
+                f"SIMULATOR (not real accuracy) seed {seed}, 8 h, EEG only, rule={rule}: "
+                f"{len(lat)} REM entries, latency median {np.median(arr):.0f} s, "
+                f"detected {len(fin)}/{len(lat)}, rem_entry outside REM {fa}, in N3 {n3}"
+            )
+    return lines
+
+
 def run(data_dir: str | None) -> None:
     warnings.filterwarnings("ignore")
     recs, refused = load_labelled_recordings(data_dir)
-    yasa_eng, dl_eng = YasaEngine(), DreamlinkEngine()
+    yasa_eng, dl_eng, fast_eng = YasaEngine(), DreamlinkEngine(), FastEngine()
     # warm-up (numba JIT of YASA's antropy, model loads): timed separately, not in the table
     r0 = recs[0]
     t = time.perf_counter()
     yasa_eng.predict({"eeg": r0.data[0]}, r0.sfreq)
     yasa_first = time.perf_counter() - t
     dl_eng.predict({"eeg": r0.data[0]}, r0.sfreq)
+    fast_eng.predict({"eeg": r0.data[0]}, r0.sfreq)
+    student = load_student(("eeg",))
 
     rows = {k: [] for k in ("YASA offline", "dreamlink offline", "dreamlink causal settled",
                             "dreamlink causal provisional")}
-    timing = {k: [0.0, 0.0] for k in rows}
+    rows_fast: list = []
+    timing = {k: [0.0, 0.0] for k in [*rows, "dreamlink-fast offline"]}
+    n_false_rem = 0
+    strict = {"lat": [], "fa": 0, "n3": 0}
     lat_all, n3_events, update_ms = [], 0, []
     n_wake, n_wake_true = 0, 0
     per_rec_lat = {}
@@ -84,6 +147,12 @@ def run(data_dir: str | None) -> None:
             timing[name][0] += time.perf_counter() - t
             timing[name][1] += hours
             rows[name].append((r, Hypnogram(st, 30.0, 0.0, pr)))
+        fast_eng = FastEngine(calibration=fit_fast_calibration(student, others), student=student)
+        t = time.perf_counter()
+        st, pr = fast_eng.predict(sig, r.sfreq)
+        timing["dreamlink-fast offline"][0] += time.perf_counter() - t
+        timing["dreamlink-fast offline"][1] += hours
+        rows_fast.append((r, Hypnogram(st, 30.0, 0.0, pr)))
         prior = fit_prior_from_recordings(others)
         calibration = fit_causal_calibration(others, exclude_from_priors=[r])
         stager = CausalStager(r.sfreq, ["eeg"], settle_delay=60.0, prior=prior, calibration=calibration)
@@ -113,6 +182,12 @@ def run(data_dir: str | None) -> None:
         per_rec_lat[r.name] = lat
         lat_all += lat
         n3_events += n3
+        n_false_rem += rem_false_alarms(r.hypnogram, events)
+        replay = replay_rem_rule(events, "strict")
+        lat_s, n3_s = rem_latencies(r.hypnogram, replay)
+        strict["lat"] += lat_s
+        strict["n3"] += n3_s
+        strict["fa"] += rem_false_alarms(r.hypnogram, replay)
 
     def fmt_lat(lat: list[float]) -> tuple[str, str]:
         if not lat:
@@ -166,8 +241,20 @@ def run(data_dir: str | None) -> None:
           f"rem_entry events in expert N3: {n3_events}.")
     print(f"wake events: {n_wake}, of which {n_wake_true} within 60 s of an expert W epoch "
           f"(expert W: {sum(int(np.sum(r.hypnogram.stages == 'W')) for r in recs)} epochs).")
+    print(f"REM rule 'context' (default, in the table): rem_entry events with no expert REM at or 30 s "
+          f"before them: {n_false_rem}. Same provisional stream with the previous 'strict' rule: "
+          f"latency {[round(v) for v in strict['lat']]} s, outside REM {strict['fa']}, in N3 {strict['n3']}.")
     speed = timing["YASA offline"][0] / max(timing["dreamlink offline"][0], 1e-9)
     print(f"dreamlink offline is {speed:.1f}x faster than YASA (warm) per hour of recording in this run.")
+    a = pooled_agreement([(r.hypnogram, h) for r, h in rows_fast])
+    sph = timing["dreamlink-fast offline"][0] / timing["dreamlink-fast offline"][1]
+    fspeed = timing["YASA offline"][0] / max(timing["dreamlink-fast offline"][0], 1e-9)
+    print(f"Opt-in engine dreamlink-fast (distilled softmax, spectral features), POOLED {a.minutes:.1f} min: "
+          f"acc {a.accuracy:.3f}, kappa {a.kappa:.3f}, macro-F1 {a.macro_f1:.3f}, F1 "
+          + " ".join(f"{s}={a.f1[s]:.2f}" for s in ("W", "N1", "N2", "N3", "R"))
+          + f"; {sph:.3f} s/hour = {fspeed:.1f}x faster than YASA (warm) in this run.")
+    for line in simulated_rem_entries():
+        print(line)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,9 @@ def real_edf(shared_data, tmp_path_factory):
     return path
 
 
-@pytest.mark.parametrize("extra", [[], ["--causal"], ["--causal", "--provisional"]])
+@pytest.mark.parametrize(
+    "extra", [[], ["--engine", "dreamlink-fast"], ["--causal"], ["--causal", "--provisional"]]
+)
 def test_stage_writes_epoch_csv(run_cli, real_edf, tmp_path, extra):
     out = tmp_path / "hypno.csv"
     code, stdout, stderr = run_cli("stage", str(real_edf), "--eeg", "CZ-A1", *extra, "--out", str(out))

@@ -93,6 +93,42 @@ def test_rem_entry_on_real_rem(dynamo):
     assert dynamo.hypnogram.stage_at(rem[0].onset) == "R"
 
 
+def test_context_rule_enters_rem_earlier_once_and_never_in_n3(dynamo):
+    """EEG-only REM onset looks like N1; after stable N2/N3 the context rule counts p_N1 towards REM."""
+    sf = dynamo.sfreq
+    start = 1800.0
+    x = dynamo.data[:, int(start * sf) :]
+    onsets = {}
+    for rule in ("strict", "context"):
+        _, events = _run(x, sf, 5.0, t0=start, rem_rule=rule)
+        onsets[rule] = [e.onset for e in events if e.trial_type == "rem_entry"]
+        assert all(dynamo.hypnogram.stage_at(t - 1e-6) == "R" for t in onsets[rule])
+        # a second rem_entry only after the stager said the sleeper woke
+        kinds = [e.trial_type for e in events if e.trial_type in ("rem_entry", "wake")]
+        assert all(not (a == b == "rem_entry") for a, b in zip(kinds, kinds[1:], strict=False))
+    expert_onset = 4260.0
+    assert expert_onset <= onsets["context"][0] < onsets["strict"][0]
+
+
+def test_context_needs_ten_minutes_of_sleep_without_wake():
+    st = CausalStager(100.0, ["eeg"])
+    light = np.array([0.05, 0.45, 0.2, 0.0, 0.3])  # N1-looking REM
+    assert st._rem_evidence("N1", light) == (False, 0.3)  # no context yet: strict rule
+    st._recent = ["N2"] * 120
+    assert st._rem_evidence("N1", light)[0]
+    arousal = np.array([0.4, 0.45, 0.1, 0.0, 0.05])  # light sleep with wake-like evidence
+    assert not st._rem_evidence("N1", arousal)[0]
+    st._recent = ["N2"] * 119 + ["W"]
+    assert not st._rem_evidence("N1", light)[0]
+
+
+def test_bad_rem_rule():
+    from dreamlink.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="rem_rule"):
+        CausalStager(100.0, ["eeg"], rem_rule="eager")
+
+
 def test_bad_chunk_shape(six_min):
     from dreamlink.errors import ConfigError
 

@@ -56,7 +56,7 @@ def test_calibration_leaves_rem_untouched_and_shifts_the_rest():
     np.testing.assert_allclose(q[1, 4], 1.0)
     np.testing.assert_allclose(q.sum(axis=1), 1.0)
     shipped = load_default_calibration()
-    assert set(shipped) == {"offline", "settled", "provisional"}
+    assert set(shipped) == {"offline", "settled", "provisional", "fast"}
     assert all(c.bias.shape == (4,) and c.n_epochs > 400 for c in shipped.values())
 
 

@@ -112,15 +112,26 @@ def fit_calibration(
     return StageCalibration(np.asarray(res.x), int(len(yi)))
 
 
+#: Calibration modes and the version of each shipped file (``fast``: the distilled fast engine).
+MODE_VERSIONS = {
+    "offline": CALIBRATION_VERSION,
+    "settled": CALIBRATION_VERSION,
+    "provisional": CALIBRATION_VERSION,
+    "fast": "0.2.0",
+}
+
+
 def default_calibration_path(mode: str) -> Path:
-    """``dreamlink/models/calibration_<mode>_<version>.csv`` (``offline``, ``settled``, ``provisional``)."""
-    return Path(__file__).resolve().parents[1] / "models" / f"calibration_{mode}_{CALIBRATION_VERSION}.csv"
+    """``dreamlink/models/calibration_<mode>_<version>.csv`` (``offline``, ``settled``, ``provisional``,
+    ``fast``)."""
+    version = MODE_VERSIONS.get(mode, CALIBRATION_VERSION)
+    return Path(__file__).resolve().parents[1] / "models" / f"calibration_{mode}_{version}.csv"
 
 
 def load_default_calibration() -> dict[str, StageCalibration]:
     """The shipped calibrations by mode (empty when the files are absent: no calibration)."""
     out = {}
-    for mode in ("offline", "settled", "provisional"):
+    for mode in MODE_VERSIONS:
         path = default_calibration_path(mode)
         if path.is_file():
             out[mode] = StageCalibration.load(path)

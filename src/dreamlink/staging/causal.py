@@ -56,6 +56,10 @@ logger = logging.getLogger("dreamlink.staging.causal")
 
 SOURCE = "staging.causal"
 _STEP = 500  # samples at 100 Hz between provisional decisions (5 s)
+#: Provisional decisions (5-s cadence) looked back on for the REM-entry sleep context (10 min).
+CONTEXT_DECISIONS = 120
+#: Seconds of non-REM decisions that end a REM period (so that a new ``rem_entry`` can follow).
+REM_EXIT_SEC = 60.0
 
 
 class CausalResampler:
@@ -178,7 +182,22 @@ class CausalStager:
     rem_threshold : float
         Provisional REM probability needed for a ``rem_entry`` (default 0.5).
     rem_hold : float
-        Seconds REM must persist above the threshold before ``rem_entry`` (default 15).
+        Seconds the REM evidence must persist above the threshold before ``rem_entry`` (default 15).
+    rem_rule : {"context", "strict"}
+        ``strict``: the REM evidence is ``p_R`` alone and the provisional stage must be R.
+        ``context`` (default): in *consolidated sleep* (see :meth:`_sleep_context`) the REM
+        evidence is ``p_R + p_N1`` (the stage must be R or N1, ``p_R ≥ rem_floor``, and ``p_W``
+        below half the evidence: no sign of an arousal). Why: on EEG alone REM and N1 are both
+        low-voltage mixed-frequency activity and the classifier splits them poorly (early REM is
+        called N1 for minutes on the real DYNAM-O entry); AASM tells them apart by rapid eye
+        movements, chin atonia and context: after N2, light sleep *without* an arousal keeps
+        being scored N2 (N2 continuation) unless REM begins, so light sleep that follows stable
+        N2/N3 with no wake-like evidence is most likely REM onset (Berry et al. 2017, AASM Manual
+        v2.4, N2 and REM rules). Outside that context (sleep onset, after waking) the strict rule
+        applies. With EOG/EMG channels the classifier's own ``p_R`` already uses them.
+    rem_floor : float
+        Minimum ``p_R`` for the context rule (default 0: none; the classifier's ``p_R`` early in
+        REM is often near zero on EEG alone).
     wake_threshold : float
         Provisional wake probability that signals waking (default 0.5).
     wake_hold : float
@@ -216,6 +235,8 @@ class CausalStager:
         provisional_every: float = 5.0,
         rem_threshold: float = 0.5,
         rem_hold: float = 15.0,
+        rem_rule: str = "context",
+        rem_floor: float = 0.0,
         wake_threshold: float = 0.5,
         wake_hold: float = 0.0,
         prior: CausalPrior | None | str = "auto",
@@ -248,7 +269,11 @@ class CausalStager:
         self.lookahead = int(settle_delay // feat.EPOCH_SEC)
         self.settle_delay = float(settle_delay)
         self._prov_step = int(provisional_every / 5) * _STEP
+        if rem_rule not in ("context", "strict"):
+            raise ConfigError(f"rem_rule must be 'context' or 'strict', got {rem_rule!r}")
         self.rem_threshold, self.rem_hold = rem_threshold, rem_hold
+        self.rem_rule, self.rem_floor = rem_rule, float(rem_floor)
+        self._recent: list[str] = []  # provisional stages of the last CONTEXT_DECISIONS decisions
         self.wake_threshold, self.wake_hold = wake_threshold, wake_hold
         self.prior = load_default_prior() if isinstance(prior, str) else prior
         self.prior_epochs = float(prior_epochs)
@@ -270,6 +295,7 @@ class CausalStager:
         self._next_settle = 0
         self._in_rem = False
         self._rem_since: float | None = None
+        self._non_rem_since: float | None = None
         self._rem_p: list[float] = []
         self._asleep = False
         self._sleep_since: float | None = None
@@ -478,11 +504,32 @@ class CausalStager:
             proba = cal.apply(proba)
         return STAGES[int(np.argmax(proba))], proba
 
+    def _sleep_context(self) -> bool:
+        """Consolidated sleep: over the last 10 min of provisional decisions (5-s cadence), no wake
+        and at least half N2/N3 (so light sleep now is more likely REM onset than sleep onset)."""
+        rec = self._recent
+        if len(rec) < CONTEXT_DECISIONS:
+            return False
+        return "W" not in rec and sum(s in ("N2", "N3") for s in rec) >= len(rec) / 2
+
+    def _rem_evidence(self, stage: str, proba: np.ndarray) -> tuple[bool, float]:
+        """Whether this decision counts towards REM entry, and the REM evidence value."""
+        p_r = float(proba[4])
+        if self.rem_rule == "context" and self._sleep_context():
+            ev = p_r + float(proba[1])
+            ok = ev >= self.rem_threshold and p_r >= self.rem_floor and stage in ("R", "N1")
+            return ok and float(proba[0]) < 0.5 * ev, ev
+        return p_r >= self.rem_threshold and stage == "R", p_r
+
     def _transitions(self, t: float, stage: str, proba: np.ndarray) -> list[Event]:
         events = []
-        p_r, p_w = float(proba[4]), float(proba[0])
-        # REM entry: REM above threshold for rem_hold seconds, once per REM period.
-        if p_r >= self.rem_threshold and stage == "R":
+        p_w = float(proba[0])
+        is_rem, p_r = self._rem_evidence(stage, proba)
+        self._recent.append(stage)
+        del self._recent[:-CONTEXT_DECISIONS]
+        # REM entry: REM evidence above threshold for rem_hold seconds, once per REM period.
+        if is_rem:
+            self._non_rem_since = None
             if self._rem_since is None:
                 self._rem_since = t
                 self._rem_p = []
@@ -491,11 +538,17 @@ class CausalStager:
                 self._in_rem = True
                 events.append(
                     Event(t, 0.0, "rem_entry", "R", float(np.mean(self._rem_p)), SOURCE,
-                          {"rem_since": self._rem_since, "hold_sec": self.rem_hold})
+                          {"rem_since": self._rem_since, "hold_sec": self.rem_hold, "rule": self.rem_rule})
                 )
         else:
             self._rem_since = None
-            if stage != "R":
+            # A REM period ends with N3, or with non-REM stages for REM_EXIT_SEC (a brief N2-like
+            # decision inside REM does not start a new REM period); wake ends it below.
+            if stage in ("R", "N1") and self.rem_rule == "context" or stage == "R":
+                self._non_rem_since = None
+            elif self._non_rem_since is None:
+                self._non_rem_since = t
+            if stage == "N3" or (self._non_rem_since is not None and t - self._non_rem_since >= REM_EXIT_SEC):
                 self._in_rem = False
         # Wake: asleep for >= 60 s, then wake above threshold for wake_hold seconds.
         if stage != "W":

