@@ -49,9 +49,13 @@ def calibration_edf(tmp_path_factory):
 
 def test_detect_writes_events_and_says_amplitude_was_estimated(run_cli, night_edf, tmp_path):
     out = tmp_path / "events.tsv"
-    code, stdout, stderr = run_cli(
-        "detect", str(night_edf), "--eog", "E1-M2", "--eog-right", "E2-M2", "--emg", "EMG", "--out", str(out)
-    )
+    args = ["detect", str(night_edf), "--eog", "E1-M2", "--eog-right", "E2-M2", "--emg", "EMG"]
+    # By default EMG codes are read in REM sleep only; this 1-min file has no REM context.
+    code, stdout, stderr = run_cli(*args, "--out", str(tmp_path / "gated.tsv"))
+    assert code == 0, stderr
+    assert "not read as codes" in stdout
+    assert "yes" not in [str(e.value) for e in read_events_tsv(tmp_path / "gated.tsv")]
+    code, stdout, stderr = run_cli(*args, "--emg-gate", "off", "--out", str(out))
     assert code == 0, stderr
     assert "ESTIMATED" in stdout
     events = read_events_tsv(out)

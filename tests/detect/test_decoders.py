@@ -13,6 +13,7 @@ from dreamlink.detect.decoders import (
     decode_count,
     decode_emg_morse,
     decode_eye_morse,
+    decode_eye_morse_levels,
     decode_yes_no,
 )
 from dreamlink.detect.eye_sweeps import Movement, Sweep
@@ -163,3 +164,53 @@ def test_message_without_closing_frame_is_unreadable():
     msgs, _ = run_eye(gestures, mode="morse", seed=12)
     assert [m.value for m in msgs] == ["unreadable"]
     assert "closing" in msgs[0].data["reason"]
+
+
+# -- eye-Morse from the gaze level --------------------------------------------------------------
+def _level_trace(symbols: str, hold: float = 0.6, half: float = 300e-6, drift: float = 0.0, blips=()):
+    """A gaze-level trace (V) of an eye-Morse body as the code keys it, 32 Hz blocks."""
+    u = eye_code.morse_unit(hold)
+    parts = [(0.0, 2.0)]
+    for letter in symbols.split(" "):
+        for s in letter:
+            parts += [(1.0 if s == "." else -1.0, eye_code.SYMBOL_UNITS * u), (0.0, u)]
+        parts[-1] = (0.0, eye_code.LETTER_GAP_UNITS * u)
+    parts[-1] = (0.0, 2.0)
+    lv = np.concatenate([np.full(int(round(d * 32)), g * half) for g, d in parts])
+    t = (np.arange(lv.size) + 0.5) / 32
+    for at, size, dur in blips:  # natural REMs: brief excursions
+        lv[(t >= at) & (t < at + dur)] += size
+    return t, lv + drift * t
+
+
+def test_eye_morse_from_levels_reads_letters_and_ignores_brief_natural_movements():
+    t, lv = _level_trace("... --- ...", blips=[(1.0, 300e-6, 0.3), (6.0, -280e-6, 0.25)])
+    res = decode_eye_morse_levels(t, lv, 300e-6, hold_sec=0.6)
+    assert res.ok and res.text == "SOS"
+    assert all(0 < c <= 1 for s, c in res.symbols if s in ".-")
+
+
+def test_eye_morse_from_levels_tolerates_drift():
+    t, lv = _level_trace(".. -- ..", drift=8e-6)  # 8 µV/s: the centre moves ~1/3 half swing
+    res = decode_eye_morse_levels(t, lv, 300e-6, hold_sec=0.6)
+    assert res.ok and res.text == "IMI"
+
+
+def test_eye_morse_from_levels_refuses_what_is_not_the_code():
+    t, lv = _level_trace(".......")
+    assert "not a Morse letter" in decode_eye_morse_levels(t, lv, 300e-6, 0.6).reason
+    t, lv = _level_trace("")
+    assert "no symbols" in decode_eye_morse_levels(t, lv, 300e-6, 0.6).reason
+    t = (np.arange(300) + 0.5) / 32  # left, then straight across to the right, no centre rest
+    lv = np.concatenate([np.zeros(64), np.full(60, 300e-6), np.full(60, -300e-6), np.zeros(116)])
+    assert "crossed sides" in decode_eye_morse_levels(t, lv, 300e-6, 0.6).reason
+    lv = np.concatenate([np.zeros(64), np.full(180, 300e-6), np.zeros(56)])  # held out 5.6 s
+    assert "stayed out" in decode_eye_morse_levels(t, lv, 300e-6, 0.6).reason
+
+
+def test_eye_morse_code_timing():
+    g = eye_code.eye_morse("E", hold=0.3)  # unit is at least 0.5 s
+    body = g[5:-5]
+    assert body[1] == eye_code.Gesture(-1, 1.0)  # a dot: far left, held 2 units
+    g = eye_code.eye_morse("T", hold=1.0)
+    assert g[5:-5][1] == eye_code.Gesture(1, 2.0)  # a dash: far right

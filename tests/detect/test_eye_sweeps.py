@@ -148,3 +148,47 @@ def test_gesture_trials_left_right_other(shared_data):
     for cls, want in expected.items():
         got = [classify(x) for x in trials[cls][0::2]]
         assert got.count(want) / len(got) >= 0.9, (cls, got)
+
+
+def test_lrlr_survives_a_sweep_split_by_a_pause():
+    # The second sweep stops a third of the way (a natural pause mid-saccade), then goes on.
+    gestures = [Gesture(-1, 0.5), Gesture(0.3, 0.12), Gesture(1, 0.5), Gesture(-1, 0.5), Gesture(1, 0.5),
+                Gesture(0, 0.5)]
+    e1, e2, _ = synth.eog(synth.centre(2) + gestures + synth.centre(2), seed=6, jitter=0.0)
+    events, _, det = run(e1 - e2, e1, e2)
+    assert sum(e.trial_type == "lrlr" for e in events) == 1
+
+
+def test_merge_split_joins_same_direction_steps_only():
+    from dreamlink.detect.eye_sweeps import Movement, Sweep, merge_split
+
+    def sw(t, amp):
+        return Sweep(Movement(t, 0.05, amp, 5e-3, 0.1, 0.1, None, t + 0.2), 0.9)
+
+    merged = merge_split([sw(0.0, 200e-6), sw(0.2, 100e-6), sw(1.0, -300e-6), sw(2.0, -100e-6)])
+    assert [round(m.movement.amplitude * 1e6) for m in merged] == [300, -300, -100]
+    assert merged[0].onset == 0.0 and merged[0].end == pytest.approx(0.25)
+
+
+def test_plateau_sizes_measure_between_fixations():
+    e1, e2, trace = synth.eog(synth.centre(2) + eye_code.lrlr(0.6) + synth.centre(3), seed=7, jitter=0.0)
+    h = e1 - e2
+    det = EyeSignalDetector(synth.FS, synth.SWING, two_channels=True)
+    frames = []
+    for i in range(0, len(h), 16):
+        det.update(h[i : i + 16], e1[i : i + 16], e2[i : i + 16])
+        frames += det.pop_frames()
+    (frame,) = frames
+    sizes = np.array(det.plateau_sizes(frame))
+    true = np.array([s.size for s in trace.sweeps[:4]]) * 2 * synth.AMP
+    assert np.allclose(sizes, true, rtol=0.1)
+
+
+def test_lrlr_found_when_its_first_sweep_starts_from_a_burst_of_movements():
+    # Natural movements right before the marker spoil the first sweep's fixation window before it.
+    burst = [Gesture(0.35, 0.06), Gesture(-0.3, 0.06), Gesture(0.3, 0.06)]
+    gestures = synth.centre(2) + burst + eye_code.lrlr(0.6) + synth.centre(2)
+    e1, e2, trace = synth.eog(gestures, seed=8, jitter=0.0)
+    events, _, _ = run(e1 - e2, e1, e2)
+    (lrlr,) = [e for e in events if e.trial_type == "lrlr"]
+    assert abs(lrlr.onset - trace.sweeps[3].onset) < 0.1  # starts at the marker's first sweep

@@ -68,17 +68,25 @@ def _key(events):
 def test_offline_equals_live_for_any_chunking():
     data, info = _recording()
     cal = Calibration(synth.SWING)
-    offline = detect_array(data, info, "E1", "E2", emg="EMG", calibration=cal, chunk_sec=1.0).events
+    # The synthetic recording has no REM context (no rapid eye movements, 40 s long), so the EMG
+    # gate is opened explicitly here; the gate itself is tested below.
+    offline = detect_array(
+        data, info, "E1", "E2", emg="EMG", calibration=cal, chunk_sec=1.0, emg_gate="off"
+    ).events
     kinds = {e.trial_type for e in offline}
     assert {"eye_sweep", "lrlr", "message", "emg_twitch"} <= kinds
     messages = [e.value for e in offline if e.trial_type == "message"]
-    assert messages == ["yes", "2", "no", "HI"]  # in the order they were decoded
+    # In the order they were decoded (a count is read as soon as its closing frame follows its
+    # return to centre).
+    assert messages == ["2", "yes", "no", "HI"]
     for chunk_sec in (0.013, 0.25, 7.3):
-        other = detect_array(data, info, "E1", "E2", emg="EMG", calibration=cal, chunk_sec=chunk_sec).events
+        other = detect_array(
+            data, info, "E1", "E2", emg="EMG", calibration=cal, chunk_sec=chunk_sec, emg_gate="off"
+        ).events
         assert _key(other) == _key(offline), chunk_sec
 
     def factory(inf):
-        return DetectorPipeline(inf, "E1", cal, eog_right="E2", emg="EMG")
+        return DetectorPipeline(inf, "E1", cal, eog_right="E2", emg="EMG", emg_gate="off")
 
     live = run_source(_RandomChunks(data, info, seed=5), factory).events
     assert _key(live) == _key(offline)
@@ -139,3 +147,46 @@ def test_simulator_injections_are_found():
     assert near("message", 320.0, "no")
     assert near("arousal", 390.0, tol=3.0)
     assert sum(e.trial_type == "rem_density" for e in found) == 7  # one per complete minute
+
+
+def test_emg_codes_are_only_read_in_rem():
+    """Outside REM (no stage R, no rapid eye movements) twitches are not read as codes."""
+    from dreamlink.events import Event, EventBus
+
+    data, info = _recording()
+    cal = Calibration(synth.SWING)
+    gated = detect_array(data, info, "E1", "E2", emg="EMG", calibration=cal)
+    assert [e.value for e in gated.events if e.trial_type == "message"] == ["2", "HI"]  # eye only
+    assert any(e.trial_type == "emg_twitch" for e in gated.events)  # twitches still reported
+
+    def run(stage):
+        bus = EventBus()
+        pipe = DetectorPipeline(info, "E1", cal, eog_right="E2", emg="EMG", bus=bus, emg_gate="stage")
+        bus.publish(Event(0.0, 30.0, "stage", stage, 0.9, "staging"))
+        pipe.update(data)
+        pipe.finish()
+        return [e.value for e in pipe.events if e.trial_type == "message" and "emg" in e.data["kind"]]
+
+    assert run("R") == ["yes", "no"]
+    assert run("N2") == []
+    with pytest.raises(ValueError, match="emg gate"):
+        DetectorPipeline(info, "E1", cal, emg_gate="sometimes")
+
+
+def test_emg_gate_estimates_rem_from_eye_movements_and_atonia():
+    from dreamlink.detect.pipeline import EmgGate
+
+    gate = EmgGate("auto", warmup_sec=60.0)
+    gate.update(30.0, [10.0, 20.0], 2e-6)
+    assert not gate.is_open(30.0)  # still warming up
+    gate.update(70.0, [], 2e-6)
+    assert gate.is_open(70.0)  # REMs in the last minute, lowest tone so far
+    gate.update(90.0, [], 8e-6)
+    assert not gate.is_open(90.0)  # tone 4 x the lowest: not atonic
+    gate.update(150.0, [], 2e-6)
+    assert not gate.is_open(150.0)  # atonic, but no rapid eye movements for a minute (NREM)
+    gate.observe_stage("R")
+    assert gate.is_open(150.0)  # a stager's word wins
+    gate.observe_stage("N2")
+    assert not gate.is_open(150.0)
+    assert EmgGate("off").is_open(0.0) and not EmgGate("stage").is_open(0.0)

@@ -56,6 +56,14 @@ from dreamlink.errors import InputFileError
     show_default=True,
     help="Which EMG code to decode.",
 )
+@click.option(
+    "--emg-gate",
+    type=click.Choice(["auto", "stage", "off"]),
+    default="auto",
+    show_default=True,
+    help="When EMG codes are read: auto = only in REM sleep as estimated from the signals (rapid eye "
+    "movements + atonic chin); off = always (you know the sleeper is in REM).",
+)
 @click.option("--no-rem-events", is_flag=True, help="Write REM density per minute only, not every REM.")
 @click.option(
     "--out",
@@ -74,6 +82,7 @@ def command(
     calibrate: bool,
     eye_code: str,
     emg_code: str,
+    emg_gate: str,
     no_rem_events: bool,
     out: Path,
 ) -> None:
@@ -143,6 +152,7 @@ def command(
             eye_code=eye_code,
             emg_code=emg_code,
             rem_events=not no_rem_events,
+            emg_gate=emg_gate,
             progress=lambda s: bar.update(round(s, 3)),
         )
     if calib is None:
@@ -152,6 +162,9 @@ def command(
         )
     else:
         click.echo(f"sweep amplitude: {calib.swing * 1e6:.0f} µV from {calibration_path}")
+    for note in res.notes:
+        if "EMG twitches" in note:
+            click.echo(f"note: {note}")
     write_events_tsv(res.events, out)
     counts = Counter(e.trial_type for e in res.events)
     summary = ", ".join(f"{counts[k]} {k}" for k in sorted(counts)) or "no events"

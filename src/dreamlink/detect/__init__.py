@@ -4,7 +4,8 @@ Modules: :mod:`~dreamlink.detect.filters` (causal filters), :mod:`~dreamlink.det
 (sweeps and the LRLR marker), :mod:`~dreamlink.detect.calibration` (per-person amplitude),
 :mod:`~dreamlink.detect.decoders` (count, eye-Morse, EMG codes), :mod:`~dreamlink.detect.emg`
 (twitches), :mod:`~dreamlink.detect.rems` (REM density), :mod:`~dreamlink.detect.arousal`
-(arousal/wake), :mod:`~dreamlink.detect.pipeline` (all of them live, and offline via the same path).
+(arousal/wake), :mod:`~dreamlink.detect.pipeline` (all of them live, and offline via the same path;
+EMG codes only in REM sleep, :class:`~dreamlink.detect.pipeline.EmgGate`).
 """
 
 from dreamlink.detect.calibration import (
@@ -14,13 +15,14 @@ from dreamlink.detect.calibration import (
     estimate_swing,
     load_calibration,
 )
-from dreamlink.detect.pipeline import DetectionResult, DetectorPipeline, detect_array, detect_file
+from dreamlink.detect.pipeline import DetectionResult, DetectorPipeline, EmgGate, detect_array, detect_file
 
 __all__ = [
     "Calibration",
     "CalibrationError",
     "DetectionResult",
     "DetectorPipeline",
+    "EmgGate",
     "calibrate",
     "detect_array",
     "detect_file",

@@ -8,22 +8,30 @@ not return, a dot/dash group that is no Morse letter, a twitch count that is nei
 unreadable.
 
 Eye messages (:class:`EyeMessageDecoder`, streaming)
-    An LRLR marker opens a message. The fixation time between the marker's sweeps is the sender's
-    *hold*; it sets the pause thresholds for the rest of the message (:func:`morse_thresholds`:
-    a letter ends after a fixation longer than ``0.6 × hold + 0.8 s``, a word after 2.8 s: the
-    midpoints between what :func:`dreamlink.link.eye_code.eye_morse` produces at ±20 % jitter).
+    An LRLR marker opens a message (the detector's marker, judged on the fixation plateaus, when the
+    pipeline passes its frames). The fixation time between the marker's sweeps is the sender's
+    *hold*; it sets the eye-Morse time unit and the pause thresholds for the rest of the message
+    (:func:`morse_thresholds`: a letter ends after a centre rest longer than 2.2 units, a word
+    after 5.6 units: between what :func:`dreamlink.link.eye_code.eye_morse` produces at ±20 %
+    jitter).
 
     * Count answer: LRLR, *n* excursions (left then right: a half sweep to the left, *n* full swings
       to the right with full swings back between them, a half sweep back to centre), LRLR. The
       answer is the number of rightward swings. The closing LRLR of a count looks like the body of
-      a "2", so a count is decoded once the eyes have rested ``2 + 1.5 × hold`` seconds after a
-      closing marker.
-    * Eye-Morse: LRLR, then each symbol is one excursion from centre and back (left = dot, right =
-      dash, both half sweeps), LRLR. A Morse message is decoded as soon as its closing marker is
-      seen (the marker's swings are full, the symbols' are half).
+      a "2"; a closing frame that follows the body's half sweep back to centre is read at once,
+      otherwise the count is decoded once the eyes have rested ``2 + 1.5 × hold`` seconds after a
+      closing marker. With the level trace the body is read from the gaze level
+      (:func:`decode_count_levels`: the number of fixations at the right).
+    * Eye-Morse: LRLR, then each symbol is one excursion from centre held 2 units (far left = dot,
+      far right = dash), LRLR. A Morse message is decoded as soon as its closing marker is seen
+      (the marker's swings are full, the symbols' are half). With the gaze level trace (the
+      pipeline passes :meth:`~dreamlink.detect.eye_sweeps.EyeSignalDetector.level_trace`) the body
+      is read from the level itself (:func:`decode_eye_morse_levels`), which natural rapid eye
+      movements cannot split into extra symbols; the sweep pairing (:func:`decode_eye_morse`) is
+      the fallback when the level reading is unreadable.
     * Inside a message, sweeps smaller than :data:`SMALL_SWEEP_FRAC` of the opening frame's first
       (half) sweep are natural REMs and are ignored.
-    * An LRLR marker followed by nothing for ``2.5 + 1.5 × hold`` s (``3.5 + ...`` when a count is
+    * An LRLR marker followed by nothing for ``3.0 + 1.5 × hold`` s (``3.5 + ...`` when a count is
       expected) was a lone marker, not the start of a message; two markers in a row with nothing
       between are two markers (a count of 0 is only read when ``mode="count"``).
     * ``mode="auto"`` tells the two apart by the first excursion after the opening marker (a count
@@ -65,6 +73,10 @@ EMG_GROUP_END_SEC = 2.0
 #: Inside a message, sweeps smaller than this fraction of the opening frame's first (half) sweep
 #: are natural REMs and are ignored (the code's smallest sweeps are half sweeps, ±20 %).
 SMALL_SWEEP_FRAC = 0.4
+#: A sweep back to centre (half a swing) is at most this fraction of the frame's full swing.
+RETURN_MAX_FRAC = 0.75
+#: A closing frame's fixations are within this factor of the opening frame's mean fixation.
+CLOSING_HOLD_RATIO = 1.8
 #: A closing frame's full swings are at least this fraction of the opening frame's.
 CLOSING_FULL_FRAC = 0.7
 #: An eye message with no sweep for this long (s) is abandoned as unreadable.
@@ -204,7 +216,7 @@ def decode_eye_morse(
     symbols: list[tuple[str, float]] = []
     prev_end: float | None = None
     for out, back, penalty in pairs:
-        if back.onset - out.end > letter_thr:
+        if back.onset - out.end > max_symbol_sec(hold_sec):
             return _unreadable(kind, f"excursion at {out.onset:.2f} s stayed out too long", onset, end)
         if prev_end is not None:
             gap = out.onset - prev_end
@@ -229,6 +241,274 @@ def decode_eye_morse(
         text_words.append("".join(letters))
     conf = _combine([c for s, c in symbols if s in ".-"])
     return Decoded(kind, True, " ".join(text_words), tuple(symbols), conf, "", onset, end)
+
+
+#: A gaze level beyond this fraction of the half swing (centre → one side) is "out" (left/right).
+LEVEL_OUT_FRAC = 0.5
+#: ...and back at centre once within this fraction (hysteresis).
+LEVEL_BACK_FRAC = 0.25
+#: Excursions shorter than this many eye-Morse units are natural movements, not symbols (a symbol
+#: is held :data:`~dreamlink.link.eye_code.SYMBOL_UNITS` = 2 units).
+MIN_DWELL_UNITS = 1.0
+#: A return to centre shorter than this many units between two same-side excursions is a natural
+#: movement during one symbol (the code rests 1 unit at centre between elements).
+MAX_BLIP_UNITS = 0.5
+#: The centre level at each moment is the median of the centre fixations within ± this (s).
+BASELINE_HALF_SEC = 4.0
+#: Centre level: median of the first / last this many seconds of a message body's gaze trace.
+CENTRE_SEC = 0.6
+
+
+def _classify(x: np.ndarray) -> np.ndarray:
+    """+1 (left), −1 (right) or 0 (centre) per block of a level in half-swing units, with hysteresis.
+
+    Out when beyond :data:`LEVEL_OUT_FRAC`; back to centre only when within :data:`LEVEL_BACK_FRAC`.
+    """
+    state = np.zeros(len(x), dtype=int)
+    cur = 0
+    for i, v in enumerate(x):
+        if cur == 0 or cur * v < LEVEL_BACK_FRAC:
+            cur = 1 if v > LEVEL_OUT_FRAC else (-1 if v < -LEVEL_OUT_FRAC else 0)
+        state[i] = cur
+    return state
+
+
+def _runs(state: np.ndarray, times: np.ndarray, step: float) -> list[list[float]]:
+    """[state, start, end] runs of a state sequence sampled at ``times``."""
+    cut = np.flatnonzero(np.diff(state)) + 1
+    starts = np.concatenate([[0], cut])
+    ends = np.concatenate([cut, [len(state)]])
+    return [
+        [float(state[a]), float(times[a] - step / 2), float(times[b - 1] + step / 2)]
+        for a, b in zip(starts, ends, strict=True)
+    ]
+
+
+def _merge_equal(segs: list[list[float]]) -> list[list[float]]:
+    out: list[list[float]] = []
+    for seg in segs:
+        if out and out[-1][0] == seg[0]:
+            out[-1][2] = seg[2]
+        else:
+            out.append(list(seg))
+    return out
+
+
+def decode_eye_morse_levels(
+    times: np.ndarray,
+    levels: np.ndarray,
+    half: float,
+    hold_sec: float = 0.5,
+    onset: float = 0.0,
+    end: float = 0.0,
+) -> Decoded:
+    """Decode an eye-Morse body from the gaze level itself, not from sweep events.
+
+    Natural rapid eye movements during a message add and split sweeps, and one sweep too many or
+    too few shifts the pairing of every symbol after it. The level trace does not have that
+    problem: each symbol is a *fixation* away from centre for about ``hold_sec``, and a natural REM
+    is a brief excursion. Steps:
+
+    1. Centre baseline: a line through the median level of the first and of the last
+       :data:`CENTRE_SEC` of the body (both are centre fixations in the code), which removes drift.
+    2. Each level block is *left*, *right* or *centre* by whether it is beyond
+       :data:`LEVEL_OUT_FRAC` × ``half`` from the baseline (and, once out, until it comes back within
+       :data:`LEVEL_BACK_FRAC` × ``half``); then the baseline is re-estimated as the median of the
+       centre blocks within ± :data:`BASELINE_HALF_SEC` and the blocks classified again.
+    3. Centre returns shorter than :data:`MAX_BLIP_UNITS` between two excursions to the same side
+       join them (a natural movement during the symbol's fixation); then excursions shorter than
+       :data:`MIN_DWELL_UNITS` eye-Morse units (:func:`dreamlink.link.eye_code.morse_unit`) are
+       natural movements and count as centre.
+    4. Each remaining excursion is a symbol (left = dot, right = dash); the centre time between two
+       excursions ends a letter or a word by :func:`morse_thresholds`, with the unit measured on
+       the body (median symbol fixation / :data:`~dreamlink.link.eye_code.SYMBOL_UNITS`, within
+       0.6–1.7 × the unit from ``hold_sec``).
+
+    Parameters
+    ----------
+    times, levels : numpy.ndarray
+        Block times (s) and levels (V, positive = leftward gaze) from the end of the opening
+        frame's return to centre to the start of the closing frame.
+    half : float
+        The sender's centre-to-side excursion (V), half the frame's full swing.
+    hold_sec : float
+        The sender's fixation time (from the opening frame).
+    onset, end : float
+        Span of the whole message (s).
+
+    Returns
+    -------
+    Decoded
+        Unreadable (with the reason) when an excursion crosses from one side to the other without
+        a centre fixation, stays out far longer than a symbol, or a group is no Morse letter.
+    """
+    kind = "eye_morse"
+    times = np.asarray(times, dtype=float)
+    levels = np.asarray(levels, dtype=float)
+    if times.size < 8 or not half > 0:
+        return _unreadable(kind, "no gaze trace between the LRLR frames", onset, end)
+    step = float(np.median(np.diff(times)))
+    n_c = max(2, int(round(CENTRE_SEC / step)))
+    c0, c1 = float(np.median(levels[:n_c])), float(np.median(levels[-n_c:]))
+    base = c0 + (c1 - c0) * (times - times[0]) / max(times[-1] - times[0], 1e-9)
+    state = _classify((levels - base) / half)
+    # Second pass: the centre level from the centre fixations around each moment (slow drift).
+    centre = state == 0
+    if centre.sum() >= n_c:
+        tc, lc = times[centre], levels[centre]
+        local = np.array(
+            [np.median(lc[(tc >= t - BASELINE_HALF_SEC) & (tc <= t + BASELINE_HALF_SEC)])
+             if np.any((tc >= t - BASELINE_HALF_SEC) & (tc <= t + BASELINE_HALF_SEC)) else np.nan
+             for t in times]
+        )
+        base = np.where(np.isfinite(local), local, base)
+    x = (levels - base) / half
+    state = _classify(x)
+    segs = _runs(state, times, step)
+    unit = eye_code.morse_unit(hold_sec)
+    min_dwell = MIN_DWELL_UNITS * unit
+    for i in range(1, len(segs) - 1):
+        brief = segs[i][2] - segs[i][1] < MAX_BLIP_UNITS * unit
+        if segs[i][0] == 0 and brief and segs[i - 1][0] == segs[i + 1][0] != 0:
+            segs[i][0] = segs[i - 1][0]  # a brief return while out: one excursion
+    segs = _merge_equal(segs)
+    for seg in segs:
+        if seg[0] != 0 and seg[2] - seg[1] < min_dwell:
+            seg[0] = 0.0  # a brief excursion: a natural rapid eye movement
+    segs = _merge_equal(segs)
+    # The sender's unit, measured on the body itself: each symbol is held SYMBOL_UNITS units. The
+    # frame's fixations give it too, but more coarsely (at low sampling rates the detector sees
+    # sweeps last longer, so the fixations between them look shorter).
+    held = [seg[2] - seg[1] for seg in segs if seg[0] != 0]
+    body_unit = float(np.median(held)) / eye_code.SYMBOL_UNITS if held else unit
+    body_unit = float(np.clip(body_unit, 0.6 * unit, 1.7 * unit))
+    letter_thr, word_thr = morse_thresholds(body_unit)
+    max_out = max(max_symbol_sec(hold_sec), max_symbol_sec(body_unit))
+    words: list[list[str]] = [[""]]
+    symbols: list[tuple[str, float]] = []
+    prev: list[float] | None = None
+    for i, seg in enumerate(segs):
+        if seg[0] == 0:
+            continue
+        dwell = seg[2] - seg[1]
+        if dwell > max_out:
+            return _unreadable(kind, f"the gaze stayed out {dwell:.1f} s from {seg[1]:.2f} s", onset, end)
+        if prev is not None:
+            if i == 0 or segs[i - 1][0] != 0:
+                return _unreadable(
+                    kind, f"the gaze crossed sides at {seg[1]:.2f} s without a centre fixation", onset, end
+                )
+            gap = seg[1] - prev[2]
+            if gap > word_thr:
+                words.append([""])
+                symbols.append((" / ", 1.0))
+            elif gap > letter_thr:
+                words[-1].append("")
+                symbols.append((" ", 1.0))
+        sel = (times >= seg[1]) & (times <= seg[2])
+        depth = float(np.median(np.abs(x[sel]))) if sel.any() else 0.0
+        conf = float(np.clip((depth - 0.3) / 0.5, 0.1, 1.0)) * (1.0 if dwell >= 0.6 * hold_sec else 0.7)
+        sym = "." if seg[0] > 0 else "-"
+        words[-1][-1] += sym
+        symbols.append((sym, conf))
+        prev = seg
+    if prev is None:
+        return _unreadable(kind, "no symbols between the LRLR frames", onset, end)
+    text_words = []
+    for word in words:
+        letters = []
+        for code in word:
+            letter = morse.decode_letter(code)
+            if letter is None:
+                return _unreadable(kind, f"{code!r} is not a Morse letter", onset, end)
+            letters.append(letter)
+        text_words.append("".join(letters))
+    conf = _combine([c for s_, c in symbols if s_ in ".-"])
+    return Decoded(kind, True, " ".join(text_words), tuple(symbols), conf, "", onset, end)
+
+
+def _level_segments(
+    times: np.ndarray, levels: np.ndarray, half: float, unit: float
+) -> list[list[float]] | None:
+    """Left/centre/right fixations of a body's gaze level: steps 1–3 of :func:`decode_eye_morse_levels`.
+
+    Returns ``[state, start, end]`` runs (state +1 left, −1 right, 0 centre), or ``None`` when the
+    trace is too short.
+    """
+    times = np.asarray(times, dtype=float)
+    levels = np.asarray(levels, dtype=float)
+    if times.size < 8 or not half > 0:
+        return None
+    step = float(np.median(np.diff(times)))
+    n_c = max(2, int(round(CENTRE_SEC / step)))
+    c0, c1 = float(np.median(levels[:n_c])), float(np.median(levels[-n_c:]))
+    base = c0 + (c1 - c0) * (times - times[0]) / max(times[-1] - times[0], 1e-9)
+    state = _classify((levels - base) / half)
+    centre = state == 0
+    if centre.sum() >= n_c:
+        tc, lc = times[centre], levels[centre]
+        local = np.full(times.size, np.nan)
+        for i, t in enumerate(times):
+            near = (tc >= t - BASELINE_HALF_SEC) & (tc <= t + BASELINE_HALF_SEC)
+            if near.any():
+                local[i] = np.median(lc[near])
+        base = np.where(np.isfinite(local), local, base)
+    x = (levels - base) / half
+    segs = _runs(_classify(x), times, step)
+    for i in range(1, len(segs) - 1):
+        brief = segs[i][2] - segs[i][1] < MAX_BLIP_UNITS * unit
+        if segs[i][0] == 0 and brief and segs[i - 1][0] == segs[i + 1][0] != 0:
+            segs[i][0] = segs[i - 1][0]
+    segs = _merge_equal(segs)
+    for seg in segs:
+        if seg[0] != 0 and seg[2] - seg[1] < MIN_DWELL_UNITS * unit:
+            seg[0] = 0.0
+    return _merge_equal(segs)
+
+
+def decode_count_levels(
+    times: np.ndarray,
+    levels: np.ndarray,
+    half: float,
+    hold_sec: float = 0.5,
+    onset: float = 0.0,
+    end: float = 0.0,
+) -> Decoded:
+    """Decode a count answer's body from the gaze level: the number of fixations at the right.
+
+    A count body (:func:`dreamlink.link.eye_code.count_answer`) goes centre → left → right → left
+    … → right → centre; the answer is the number of right fixations. The level is split into
+    left/centre/right fixations as for eye-Morse (:func:`decode_eye_morse_levels`, with the
+    sender's ``hold`` as the unit and fixations shorter than half a hold ignored), which natural
+    rapid eye movements between the deliberate swings cannot turn into extra counts.
+
+    Returns
+    -------
+    Decoded
+        Unreadable when the side fixations do not alternate left/right starting on the left and
+        ending on the right.
+    """
+    kind = "count"
+    unit = max(float(hold_sec), 0.25) * 0.5
+    segs = _level_segments(times, levels, half, unit)
+    if segs is None:
+        return _unreadable(kind, "no gaze trace between the LRLR frames", onset, end)
+    sides = [seg for seg in segs if seg[0] != 0]
+    if not sides:
+        return Decoded(kind, True, "0", (), 1.0, "", onset, end)
+    dirs = ["L" if seg[0] > 0 else "R" for seg in sides]
+    for i in range(1, len(dirs)):
+        if dirs[i] == dirs[i - 1]:
+            where = f"at {sides[i][1]:.2f} s"
+            return _unreadable(kind, f"two looks to the {dirs[i]} in a row {where}", onset, end)
+    if dirs[0] != "L":
+        return _unreadable(kind, "the count does not start with a look to the left", onset, end)
+    if dirs[-1] != "R":
+        return _unreadable(kind, "the count does not end with a look to the right", onset, end)
+    symbols = tuple(
+        ("1", 1.0 if seg[2] - seg[1] >= 0.6 * hold_sec else 0.7) for seg in sides if seg[0] < 0
+    )
+    return Decoded(kind, True, str(len(symbols)), symbols, _combine([c for _, c in symbols]), "", onset, end)
 
 
 def _pair_excursions(body: Sequence[Sweep]) -> list[tuple[Sweep, Sweep, float]] | str:
@@ -263,17 +543,23 @@ def _pair_excursions(body: Sequence[Sweep]) -> list[tuple[Sweep, Sweep, float]] 
 
 
 def morse_thresholds(hold_sec: float) -> tuple[float, float]:
-    """Fixations (s) that end a letter and a word of eye-Morse sent with fixations of ``hold_sec``.
+    """Centre rests (s) that end a letter and a word of eye-Morse sent with fixations of ``hold_sec``.
 
-    :func:`dreamlink.link.eye_code.eye_morse` holds ``hold`` between the symbols of a letter, 2.0 s
-    between letters (``LETTER_PAUSE_SEC + 0.5``) and 4.0 s between words, each ±20 % with a real
-    sender. The thresholds sit halfway between the longest shorter pause and the shortest longer one.
+    :func:`dreamlink.link.eye_code.eye_morse` rests 1 unit at centre between the elements of a
+    letter, :data:`~dreamlink.link.eye_code.LETTER_GAP_UNITS` (4) between letters and
+    :data:`~dreamlink.link.eye_code.WORD_GAP_UNITS` (8) between words, each ±20 % with a real sender;
+    the thresholds sit between the longest shorter rest and the shortest longer one (2.2 and 5.6 units).
     """
-    letter = eye_code.LETTER_PAUSE_SEC + 0.5
-    word = eye_code.WORD_PAUSE_SEC + 0.5
-    letter_thr = (1.2 * hold_sec + 0.8 * letter) / 2.0
-    word_thr = (1.2 * letter + 0.8 * word) / 2.0
+    u = eye_code.morse_unit(hold_sec)
+    e, lt, w = eye_code.ELEMENT_GAP_UNITS, eye_code.LETTER_GAP_UNITS, eye_code.WORD_GAP_UNITS
+    letter_thr = u * (1.2 * e + 0.8 * lt) / 2.0
+    word_thr = u * (1.2 * lt + 0.8 * w) / 2.0
     return letter_thr, word_thr
+
+
+def max_symbol_sec(hold_sec: float) -> float:
+    """Longest fixation (s) at one side that is still one eye-Morse symbol (twice the code's)."""
+    return 2.0 * eye_code.SYMBOL_UNITS * eye_code.morse_unit(hold_sec)
 
 
 def _count_like(body: Sequence[Sweep]) -> bool:
@@ -298,8 +584,13 @@ class EyeMessageDecoder:
     swing: float
     mode: str = "auto"
     settings: EyeSettings = field(default_factory=EyeSettings)
+    levels: Callable[[float, float], tuple[np.ndarray, np.ndarray]] | None = None
 
     def __post_init__(self) -> None:
+        self._frames_by_end: dict[float, list[Sweep]] = {}
+        self._use_frames = False
+        self._body_t0 = 0.0
+        self._close_onset = 0.0
         if self.mode not in ("auto", "count", "morse"):
             raise ValueError(f"mode must be 'auto', 'count' or 'morse', got {self.mode!r}")
         self._recent: list[Sweep] = []
@@ -316,9 +607,21 @@ class EyeMessageDecoder:
         """Whether a message is being received."""
         return self._open is not None
 
-    def update(self, sweeps: Sequence[Sweep], now: float) -> list[Decoded]:
-        """Feed new sweeps (in time order) and the current stream time; returns finished messages."""
+    def update(
+        self, sweeps: Sequence[Sweep], now: float, frames: Sequence[list[Sweep]] | None = None
+    ) -> list[Decoded]:
+        """Feed new sweeps (in time order) and the current stream time; returns finished messages.
+
+        ``frames`` are the LRLR markers the detector found among these sweeps
+        (:meth:`~dreamlink.detect.eye_sweeps.EyeSignalDetector.pop_frames`); once any list is
+        given, messages open on the detector's markers (which are judged on the signal's fixation
+        plateaus) instead of the decoder's own search over the sweeps.
+        """
         out: list[Decoded] = []
+        if frames is not None:
+            self._use_frames = True
+            for fr in frames:
+                self._frames_by_end[round(fr[-1].end, 6)] = fr
         for sweep in sweeps:
             res = self._on_sweep(sweep)
             if res is not None:
@@ -333,10 +636,12 @@ class EyeMessageDecoder:
         self._body = []
         gaps = [b.onset - a.end for a, b in zip(frame[:-1], frame[1:], strict=True)]
         self._hold = float(np.mean(gaps))
+
         self._full = float(np.median([s.size for s in frame[1:]]))
         self._half = frame[0].size
         self._expect_return = True
         self._last_end = frame[-1].end
+        self._body_t0 = frame[-1].end + 0.3
 
     def _is_return(self, sweep: Sweep) -> bool:
         return (
@@ -346,23 +651,53 @@ class EyeMessageDecoder:
         )
 
     def _closing(self) -> tuple[int, int] | None:
-        """(start, stop) of a closing frame at the end of the body, allowing a trailing return."""
+        """(start, stop) of a closing frame at the end of the body, allowing a trailing return.
+
+        With the detector's frames (:meth:`update` ``frames``) a frame it reported counts; otherwise
+        (or in addition) four body sweeps that pass :func:`~dreamlink.detect.eye_sweeps.lrlr_check`
+        with full swings like the opening frame's. Either way the frame's fixations must match the
+        opening frame's (same sender, same pace: within :data:`CLOSING_HOLD_RATIO`).
+        """
         b = self._body
         for stop in (len(b), len(b) - 1):
             if stop - 4 < 0:
                 continue
             if stop == len(b) - 1 and not (b[-1].direction == "L" and b[-1].size <= 0.9 * self._full):
                 continue
+            fr = self._frames_by_end.get(round(b[stop - 1].end, 6)) if self._use_frames else None
+            if fr is not None and self._same_pace(fr):
+                # The frame's first sweep may be a movement the detector did not pass as a sweep
+                # (then it is not in the body): the frame starts at the first body sweep from it on.
+                starts = [i for i in range(stop) if b[i].onset >= fr[0].onset - 1e-6]
+                if starts:
+                    return starts[0], stop
             cand = b[stop - 4 : stop]
             ok, _, _ = lrlr_check(cand, self.swing, self.settings)
             # The closing frame's swings are full, like the opening frame's (same sender, same gain);
             # the symbols' sweeps are half as large.
-            if ok and np.median([s.size for s in cand[1:]]) >= CLOSING_FULL_FRAC * self._full:
+            if (
+                ok
+                and self._same_pace(cand)
+                and np.median([s.size for s in cand[1:]]) >= CLOSING_FULL_FRAC * self._full
+            ):
                 return stop - 4, stop
         return None
 
+    def _same_pace(self, frame: Sequence[Sweep]) -> bool:
+        gaps = [y.onset - x.end for x, y in zip(frame[:-1], frame[1:], strict=True)]
+        return (
+            max(gaps) <= CLOSING_HOLD_RATIO * self._hold + 0.15
+            and min(gaps) >= self._hold / CLOSING_HOLD_RATIO - 0.15
+        )
+
     def _on_sweep(self, sweep: Sweep) -> Decoded | None:
         if self._open is None:
+            if self._use_frames:
+                frame = self._frames_by_end.pop(round(sweep.end, 6), None)
+                self._frames_by_end = {k: v for k, v in self._frames_by_end.items() if k > sweep.end}
+                if frame is not None:
+                    self._start(frame)
+                return None
             horizon = 4 * (self.settings.max_gap_sec + self.settings.max_movement_sec)
             self._recent = [s for s in self._recent + [sweep] if sweep.end - s.onset <= horizon]
             found = find_lrlr(self._recent, self.swing, self.settings)
@@ -376,17 +711,27 @@ class EyeMessageDecoder:
             self._expect_return = False
             if self._is_return(sweep):
                 self._last_end = sweep.end
+                self._body_t0 = sweep.end + 0.05
                 return None
         self._body.append(sweep)
         self._last_end = sweep.end
-        if self.mode == "count":
-            return None
         close = self._closing()
         if close is None or close[1] != len(self._body):
             return None
         inner = self._body[: close[0]]
-        if not inner or (self.mode == "auto" and _count_like(inner)):
-            return None  # could be a count (its closing frame looks like a "2"): wait for the pause
+        if not inner:
+            return None
+        counting = self.mode == "count" or (self.mode == "auto" and _count_like(inner))
+        if counting:
+            # A count's body ends with a half sweep back to centre (left, from the last right look)
+            # before its closing frame: then the frame is not the first swings of a "2", and the
+            # count is read at once. Otherwise wait for the pause after the frame (:meth:`_on_time`).
+            last = inner[-1]
+            if not (last.direction == "L" and last.size <= RETURN_MAX_FRAC * self._full):
+                return None
+            self._close_onset = self._body[close[0]].onset
+            return self._finish(decode_count, inner, sweep.movement.detected_at)
+        self._close_onset = self._body[close[0]].onset
         return self._finish(decode_eye_morse, inner, sweep.movement.detected_at)
 
     def _on_time(self, now: float) -> Decoded | None:
@@ -395,7 +740,9 @@ class EyeMessageDecoder:
         quiet = now - self._last_end
         if not self._body:
             # A lone LRLR marker: nothing followed within the pause a message leaves after its frame.
-            lone = (3.5 if self.mode == "count" else 2.5) + 1.5 * self._hold
+            # (eye-Morse rests FRAME_REST_SEC at centre after the frame's own hold, ±20 %)
+            rest = max(3.5 if self.mode == "count" else 2.5, 1.2 * eye_code.FRAME_REST_SEC + 0.6)
+            lone = rest + 1.5 * self._hold
             if quiet >= lone:
                 self._open = None
             return None
@@ -404,12 +751,13 @@ class EyeMessageDecoder:
             if close is not None:
                 inner = self._body[: close[0]]
                 if self.mode == "count" or (inner and _count_like(inner)):
+                    self._close_onset = self._body[close[0]].onset
                     return self._finish(decode_count, inner, now)
                 if not inner:  # two LRLR markers in a row: markers, not a message
                     self._open = None
                     self._body = []
                     return None
-        if quiet >= EYE_MAX_PAUSE_SEC:
+        if quiet >= max(EYE_MAX_PAUSE_SEC, 10.0 * eye_code.morse_unit(self._hold) + 2.0):
             onset = self._open[0].onset
             self._open = None
             kind = "count" if self.mode == "count" else "eye_morse"
@@ -422,8 +770,18 @@ class EyeMessageDecoder:
         end = self._body[-1].end
         if fn is decode_eye_morse:
             res = decode_eye_morse(inner, self._hold, onset, end)
+            if self.levels is not None:
+                t, lv = self.levels(self._body_t0, self._close_onset - 0.05)
+                by_level = decode_eye_morse_levels(t, lv, 0.5 * self._full, self._hold, onset, end)
+                if by_level.ok or not res.ok:
+                    res = by_level
         else:
             res = decode_count(inner, onset, end)
+            if self.levels is not None:
+                t, lv = self.levels(self._body_t0, self._close_onset - 0.05)
+                by_level = decode_count_levels(t, lv, 0.5 * self._full, self._hold, onset, end)
+                if by_level.ok or not res.ok:
+                    res = by_level
         self._open = None
         self._body = []
         return Decoded(res.kind, res.ok, res.text, res.symbols, res.confidence, res.reason, onset, end, at)

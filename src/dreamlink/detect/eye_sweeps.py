@@ -40,6 +40,16 @@ The LRLR marker (``lrlr`` event)
     (natural REMs during the fixations) are skipped (:func:`find_lrlr`). It is emitted when the
     fourth sweep has been measured, ≈ 0.13–0.2 s after that sweep ends.
 
+    Robustness to natural REMs riding on the marker (each measured on real REM EOG by
+    ``benchmarks/signals.py``): a candidate whose sweeps fail on their own 0.1-s windows is judged
+    again on sizes re-measured between its whole fixation plateaus
+    (:meth:`EyeSignalDetector.plateau_sizes`; only when the eyes held still there: 10–90 % range
+    ≤ :attr:`EyeSettings.max_plateau_spread` of the swing); consecutive same-direction steps (a
+    sweep split by a natural pause) are also tried joined (:func:`merge_split`); and when the
+    first, half sweep was refused as a sweep (a burst of natural movements just before it spoils
+    its window), a recent leftward movement of sweep size may stand in for it
+    (:meth:`EyeSignalDetector._lrlr_from_rejected_start`). The LRLR tests themselves do not change.
+
 Natural rapid eye movements are the enemy: they are frequent, often alternate, and can be large.
 What rejects them here is the conjunction of amplitude relative to calibration, strict alternation,
 inter-sweep timing, fixation plateaus between sweeps, the half/full amplitude structure of a frame
@@ -58,6 +68,7 @@ eye. Oxford University Press.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -68,6 +79,10 @@ from dreamlink.events import Event
 logger = logging.getLogger("dreamlink.detect.eye")
 
 SOURCE = "detect.eye"
+#: Block length (s) of the gaze level trace kept for the message decoder.
+LEVEL_STEP_SEC = 0.03125
+#: How much level trace is kept (s): longer than any eye message.
+LEVEL_KEEP_SEC = 180.0
 
 
 @dataclass(frozen=True)
@@ -108,6 +123,9 @@ class EyeSettings:
     max_skip_frac : float
         Sweeps between the four of an LRLR are tolerated when smaller than this fraction of the
         smallest full swing (natural REMs during the fixations).
+    max_plateau_spread : float
+        Largest 10–90 % range of the signal during a fixation between the sweeps of an LRLR, as a
+        fraction of its typical swing (:meth:`EyeSignalDetector.plateau_sizes`).
     """
 
     lowpass_hz: float = 15.0
@@ -129,6 +147,7 @@ class EyeSettings:
     min_frame_ratio: float = 1.3
     max_full_spread: float = 2.2
     max_skip_frac: float = 0.6
+    max_plateau_spread: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -227,7 +246,9 @@ class _Open:
     peak: float
 
 
-def lrlr_check(sweeps: list[Sweep], swing: float, settings: EyeSettings) -> tuple[bool, float, str]:
+def lrlr_check(
+    sweeps: list[Sweep], swing: float, settings: EyeSettings, sizes: list[float] | None = None
+) -> tuple[bool, float, str]:
     """Whether four sweeps form an LRLR marker.
 
     Parameters
@@ -238,6 +259,9 @@ def lrlr_check(sweeps: list[Sweep], swing: float, settings: EyeSettings) -> tupl
         Calibrated full left↔right swing (V).
     settings : EyeSettings
         Thresholds.
+    sizes : list of float | None
+        The four swing sizes (V) to judge; default each sweep's own measured size. The detector
+        passes sizes re-measured between the fixation plateaus (:meth:`EyeSignalDetector.plateau_sizes`).
 
     Returns
     -------
@@ -251,12 +275,15 @@ def lrlr_check(sweeps: list[Sweep], swing: float, settings: EyeSettings) -> tupl
     gaps = [b.onset - a.end for a, b in zip(sweeps[:-1], sweeps[1:], strict=True)]
     if min(gaps) < settings.min_gap_sec or max(gaps) > settings.max_gap_sec:
         return False, 0.0, f"fixations of {min(gaps):.2f}-{max(gaps):.2f} s between sweeps"
-    full = np.array([s.size for s in sweeps[1:]])
+    size = [s.size for s in sweeps] if sizes is None else [float(x) for x in sizes]
+    if min(size) <= 0:
+        return False, 0.0, "a swing goes the wrong way between the fixations"
+    full = np.array(size[1:])
     if full.min() < settings.min_full_frac * swing:
         return False, 0.0, "swings smaller than the calibrated amplitude allows"
     if full.max() / full.min() > settings.max_full_spread:
         return False, 0.0, "inconsistent swing amplitudes"
-    ratio = float(np.median(full) / sweeps[0].size)
+    ratio = float(np.median(full) / size[0])
     if ratio < settings.min_frame_ratio:
         return False, 0.0, "the first sweep is not from centre (too large relative to the swings)"
     c_amp = float(np.clip(np.median(full) / (0.6 * swing), 0.0, 1.0))
@@ -267,13 +294,40 @@ def lrlr_check(sweeps: list[Sweep], swing: float, settings: EyeSettings) -> tupl
     return True, conf, ""
 
 
-def find_lrlr(recent: list[Sweep], swing: float, settings: EyeSettings) -> tuple[list[Sweep], float] | None:
+def merge_split(sweeps: list[Sweep], max_gap_sec: float = 0.45) -> list[Sweep]:
+    """Join consecutive same-direction sweeps less than ``max_gap_sec`` apart into one.
+
+    A natural rapid eye movement during a deliberate sweep can split it in two steps in the same
+    direction (the gaze overshoots, pauses, goes on); for the LRLR pattern they are one swing.
+    The joined sweep spans both, its amplitude is their sum, its confidence the lower one.
+    """
+    out: list[Sweep] = []
+    for sw in sweeps:
+        prev = out[-1] if out else None
+        if prev is not None and prev.direction == sw.direction and sw.onset - prev.end < max_gap_sec:
+            a, b = prev.movement, sw.movement
+            m = Movement(
+                a.onset, b.end - a.onset, a.amplitude + b.amplitude, max(a.peak_velocity, b.peak_velocity),
+                a.flat_before, b.flat_after, a.common_ratio, b.detected_at, False,
+            )
+            out[-1] = Sweep(m, min(prev.confidence, sw.confidence))
+        else:
+            out.append(sw)
+    return out
+
+
+def find_lrlr(
+    recent: list[Sweep],
+    swing: float,
+    settings: EyeSettings,
+    measure: Callable[[list[Sweep]], list[float] | None] | None = None,
+) -> tuple[list[Sweep], float] | None:
     """The best LRLR ending with the newest sweep, allowing small natural movements in between.
 
     Natural rapid eye movements go on during the fixations of a deliberate signal. Sweeps between
     the four chosen ones are tolerated when each is smaller than
     :attr:`EyeSettings.max_skip_frac` of the smallest full swing; each skipped sweep lowers the
-    confidence by 10 %.
+    confidence by 10 %. Consecutive same-direction sweeps are first joined (:func:`merge_split`).
 
     Parameters
     ----------
@@ -283,15 +337,33 @@ def find_lrlr(recent: list[Sweep], swing: float, settings: EyeSettings) -> tuple
         Calibrated swing (V).
     settings : EyeSettings
         Thresholds.
+    measure : callable | None
+        Re-measures the four swing sizes of a candidate (V) from the signal between its fixation
+        plateaus (``None`` when it cannot); default: each sweep's own size.
 
     Returns
     -------
     (sweeps, confidence) | None
     """
+    best: tuple[list[Sweep], float, float] | None = None
+    merged = merge_split(recent)
+    for seq in (recent, merged) if len(merged) < len(recent) else (recent,):
+        found = _best_lrlr(seq, swing, settings, measure)
+        if found is not None and (best is None or found[2] > best[2]):
+            best = found
+    return None if best is None else (best[0], best[1])
+
+
+def _best_lrlr(
+    recent: list[Sweep],
+    swing: float,
+    settings: EyeSettings,
+    measure: Callable[[list[Sweep]], list[float] | None] | None,
+) -> tuple[list[Sweep], float, float] | None:
     if len(recent) < 4 or recent[-1].direction != "R":
         return None
     last = len(recent) - 1
-    best: tuple[list[Sweep], float] | None = None
+    best: tuple[list[Sweep], float, float] | None = None
     ks = [k for k in range(last) if recent[k].direction == "L"]
     for k in ks:
         for j in range(k):
@@ -301,16 +373,28 @@ def find_lrlr(recent: list[Sweep], swing: float, settings: EyeSettings) -> tuple
                 if recent[i].direction != "L":
                     continue
                 chosen = [recent[i], recent[j], recent[k], recent[last]]
+                sizes = None
                 ok, conf, _ = lrlr_check(chosen, swing, settings)
+                if not ok and measure is not None:
+                    # A natural REM next to a sweep can spoil its own 0.1-s windows: judge the
+                    # swings again between the fixation plateaus of this candidate.
+                    sizes = measure(chosen)
+                    if sizes is not None:
+                        ok, conf, _ = lrlr_check(chosen, swing, settings, sizes)
+                        conf *= 0.9
                 if not ok:
                     continue
+                size = sizes if sizes is not None else [s.size for s in chosen]
                 skipped = [recent[m] for m in range(i + 1, last) if m not in (j, k)]
-                limit = settings.max_skip_frac * min(s.size for s in chosen[1:])
+                limit = settings.max_skip_frac * min(size[1:])
                 if any(s.size > limit for s in skipped):
                     continue
                 conf *= 0.9 ** len(skipped)
-                if best is None or conf > best[1]:
-                    best = (chosen, conf)
+                # Among overlapping candidates prefer the one whose first sweep is closest to half
+                # a swing (the marker starts from centre).
+                rank = conf * float(np.exp(-abs(np.log(np.median(size[1:]) / (2.0 * size[0])))))
+                if best is None or rank > best[2]:
+                    best = (chosen, conf, rank)
     return best
 
 
@@ -349,7 +433,7 @@ class EyeSignalDetector:
         self._min_win = max(2, int(round(0.03 * fs)))
         self._done: list[tuple[int, int, float]] = []
         self._settle = int(round(s.settle_sec * fs))
-        self._hist_len = int(round(4.0 * fs))
+        self._hist_len = int(round(16.0 * fs))
         self._hist = np.zeros((n_ch, 0))
         self._hist_start = 0
         self._n = 0
@@ -359,6 +443,15 @@ class EyeSignalDetector:
         self._movements: list[Movement] = []
         self._sweeps: list[Sweep] = []
         self._sweeps_all: list[Sweep] = []
+        self._frames: list[list[Sweep]] = []
+        self._rejected: list[Movement] = []
+        # Gaze level trace for the message decoder: mean of the low-passed derivation over blocks of
+        # LEVEL_STEP_SEC (aligned to the stream's first sample, so any chunking gives the same trace).
+        self._lvl_n = max(1, int(round(LEVEL_STEP_SEC * fs)))
+        self._lvl_acc = np.zeros(0)
+        self._lvl: list[float] = []
+        self._lvl_first = 0  # block index of self._lvl[0]
+        self._lvl_keep = int(round(LEVEL_KEEP_SEC / (self._lvl_n / fs)))
 
     # -- public -------------------------------------------------------------------------------
     @property
@@ -370,6 +463,47 @@ class EyeSignalDetector:
         """Every movement measured since the last call (for REM density)."""
         out, self._movements = self._movements, []
         return out
+
+    def pop_frames(self) -> list[list[Sweep]]:
+        """The four sweeps of each LRLR marker found since the last call (for the message decoder)."""
+        out, self._frames = self._frames, []
+        return out
+
+    def plateau_sizes(self, sweeps: list[Sweep]) -> list[float] | None:
+        """Swing sizes (V) of consecutive sweeps, re-measured between their fixation plateaus.
+
+        Each sweep is measured by its own 0.1-s windows, which a natural REM next to it can
+        distort. For a candidate pattern the whole fixation between two sweeps is known, so each
+        fixation's level is the median of the low-passed derivation over it (its first and last
+        30 ms left out); the level before the first sweep is the median of the 0.3 s before it and
+        the level after the last is the median of its 0.1-s fixation window. The sizes are the
+        level steps in each sweep's direction (negative when the level went the wrong way).
+        Returns ``None`` when the history no longer holds the span.
+        """
+        fs = self.sfreq
+        pad = self._settle
+        bounds = [(int(round(sweeps[0].onset * fs)) - int(round(0.3 * fs)), int(round(sweeps[0].onset * fs)))]
+        for a, b in zip(sweeps[:-1], sweeps[1:], strict=True):
+            lo, hi = int(round(a.end * fs)) + pad, int(round(b.onset * fs)) - pad
+            if hi - lo < self._min_win:
+                lo, hi = int(round(a.end * fs)), int(round(b.onset * fs))
+            bounds.append((lo, hi))
+        post = int(round(sweeps[-1].end * fs)) + pad
+        bounds.append((post, min(self._n, post + self._win)))
+        levels, spreads = [], []
+        for lo, hi in bounds:
+            w = self._window(lo, hi)
+            if w is None:
+                return None
+            q10, q50, q90 = np.percentile(w[0], (10, 50, 90))
+            levels.append(float(q50))
+            spreads.append(float(q90 - q10))
+        steps = np.diff(levels)
+        sizes = [float(d if s.direction == "L" else -d) for d, s in zip(steps, sweeps, strict=True)]
+        typical = float(np.median(np.abs(steps[1:]))) if len(steps) > 1 else float(abs(steps[0]))
+        if max(spreads[1:-1], default=0.0) > self.settings.max_plateau_spread * typical:
+            return [0.0] * len(sweeps)  # the eyes did not hold still between the sweeps
+        return sizes
 
     def pop_sweeps(self) -> list[Sweep]:
         """Deliberate sweeps accepted since the last call (for the message decoders)."""
@@ -409,12 +543,39 @@ class EyeSignalDetector:
         y = self._lp.process(x)
         v = (y[0] - self._delay.lagged(y[0])) * self.sfreq / self._k
         first = self._n
+        self._append_levels(y[0])
         self._append_history(y)
         self._n += n
         self._segment(v, first)
         return self._measure_ready()
 
+    def level_trace(self, t0: float, t1: float) -> tuple[np.ndarray, np.ndarray]:
+        """Gaze level of the horizontal derivation between ``t0`` and ``t1`` (s).
+
+        Returns
+        -------
+        (times, levels) : tuple of numpy.ndarray
+            Block centres (s) and mean low-passed level (V) per :data:`LEVEL_STEP_SEC` block, for
+            the blocks complete so far and still kept (the last :data:`LEVEL_KEEP_SEC`).
+        """
+        step = self._lvl_n / self.sfreq
+        idx = self._lvl_first + np.arange(len(self._lvl))
+        times = (idx + 0.5) * step
+        keep = (times >= t0) & (times <= t1)
+        return times[keep], np.asarray(self._lvl, dtype=float)[keep]
+
     # -- internals ----------------------------------------------------------------------------
+    def _append_levels(self, y: np.ndarray) -> None:
+        acc = np.concatenate([self._lvl_acc, y])
+        n_full = acc.size // self._lvl_n
+        if n_full:
+            self._lvl.extend(acc[: n_full * self._lvl_n].reshape(n_full, self._lvl_n).mean(axis=1).tolist())
+        self._lvl_acc = acc[n_full * self._lvl_n :]
+        extra = len(self._lvl) - self._lvl_keep
+        if extra > 2 * self._lvl_keep // 10:  # trim now and then, not every block
+            del self._lvl[:extra]
+            self._lvl_first += extra
+
     def _append_history(self, y: np.ndarray) -> None:
         self._hist = np.concatenate([self._hist, y], axis=1)
         extra = self._hist.shape[1] - self._hist_len
@@ -489,6 +650,8 @@ class EyeSignalDetector:
             movement = self._measure(start, end, peak, too_long, pre, post)
             self._movements.append(movement)
             sweep = self._accept(movement)
+            if sweep is None:
+                self._note_rejected(movement)
             last = self._sweeps_all[-1] if self._sweeps_all else None
             if (
                 sweep is not None
@@ -546,14 +709,46 @@ class EyeSignalDetector:
             conf *= 1.0 - 0.5 * m.common_ratio / s.max_common_ratio
         return Sweep(m, float(np.clip(conf, 0.05, 1.0)))
 
+    def _note_rejected(self, m: Movement) -> None:
+        """Keep recent leftward movements of sweep size that failed only the sweep tests."""
+        s = self.settings
+        size = abs(m.amplitude)
+        if m.direction == "L" and not m.too_long and s.min_sweep_frac * self.swing <= size <= self.swing:
+            horizon = 4 * (s.max_gap_sec + s.max_movement_sec)
+            self._rejected = [r for r in self._rejected if m.end - r.onset <= horizon] + [m]
+
+    def _lrlr_from_rejected_start(self) -> tuple[list[Sweep], float] | None:
+        """An LRLR whose first (half) sweep was not accepted as a sweep.
+
+        The marker's first sweep starts from whatever the eyes were doing before it; in REM sleep
+        that is often a burst of natural movements, so its fixation window before is not flat and
+        the sweep test refuses it. When the three full swings are there, a recent leftward movement
+        of the right size may stand in for it (confidence × 0.8); the LRLR tests are unchanged.
+        """
+        best: tuple[list[Sweep], float] | None = None
+        for m in self._rejected:
+            seq = [Sweep(m, 0.5)] + [r for r in self._recent if r.onset >= m.end]
+            if len(seq) < 4:
+                continue
+            found = find_lrlr(seq, self.swing, self.settings, self.plateau_sizes)
+            if found is not None and found[0][0].movement is m:
+                found = (found[0], found[1] * 0.8)
+                if best is None or found[1] > best[1]:
+                    best = found
+        return best
+
     def _check_lrlr(self, sweep: Sweep) -> Event | None:
         self._recent.append(sweep)
         horizon = 4 * (self.settings.max_gap_sec + self.settings.max_movement_sec)
         self._recent = [s for s in self._recent if sweep.end - s.onset <= horizon]
-        found = find_lrlr(self._recent, self.swing, self.settings)
+        found = find_lrlr(self._recent, self.swing, self.settings, self.plateau_sizes)
+        if found is None:
+            found = self._lrlr_from_rejected_start()
         if found is None:
             return None
         sweeps, conf = found
+        self._frames.append(sweeps)
+        self._rejected = []
         self._recent = []
         return Event(
             onset=round(sweeps[0].onset, 4),

@@ -11,6 +11,13 @@ does not depend on how the source happened to chunk the stream), and runs on eac
   → ``emg_twitch``, ``message`` (yes/no or EMG-Morse), when an EMG channel is given;
 * :class:`~dreamlink.detect.arousal.ArousalDetector` → ``arousal``, ``wake``, when EMG or EEG is given.
 
+EMG codes are only read while the sleeper is in REM sleep (:class:`EmgGate`): outside REM the chin
+is not atonic, and ordinary muscle tone and movements make twitch-like bursts (on real NREM/wake
+PSG the ungated decoder read dozens of false EMG messages per 8 h). The gate follows ``stage``
+events when a stager (:class:`dreamlink.staging.CausalStager`) feeds them in
+(:meth:`DetectorPipeline.observe`, or subscribed on the ``bus``); without them it estimates REM
+from the signals themselves.
+
 Offline analysis (:func:`detect_array`, :func:`detect_file`) does **not** have its own algorithm:
 it wraps the samples in an :class:`ArraySource` and streams them through the same pipeline, so
 offline and live results are identical (a test checks this for several chunkings).
@@ -30,7 +37,7 @@ from dreamlink.detect.calibration import Calibration, estimate_swing
 from dreamlink.detect.decoders import EmgMessageDecoder, EyeMessageDecoder
 from dreamlink.detect.emg import EmgTwitchDetector
 from dreamlink.detect.eye_sweeps import EyeSignalDetector
-from dreamlink.detect.rems import RemCounter
+from dreamlink.detect.rems import RemCounter, is_rem
 from dreamlink.errors import ChannelError, SamplingRateError
 from dreamlink.events import Event, EventBus
 from dreamlink.sources.base import Chunk, PacedSource, Source, SourceInfo
@@ -76,6 +83,74 @@ class ArraySource(PacedSource):
     def _generate(self, start: int, n: int) -> np.ndarray:
         return self._data[:, start : start + n]
 
+#: Modes of :class:`EmgGate`.
+EMG_GATES = ("auto", "stage", "off")
+
+
+@dataclass
+class EmgGate:
+    """Whether EMG codes may be read now: REM sleep, i.e. an atonic chin with rapid eye movements.
+
+    Deliberate twitch codes are a REM-sleep protocol: the chin is atonic, so a contraction stands
+    out (Konkoly et al. 2021). Outside REM the same detector sees tone and movement bursts.
+
+    Modes
+        ``"stage"``: open only while the last ``stage`` event said ``R`` (from
+        :class:`dreamlink.staging.CausalStager`; closed until one arrives).
+        ``"auto"`` (default): like ``"stage"`` once any stage event has arrived; before that, an
+        estimate from the signals: open when (1) at least :attr:`min_rems` rapid eye movements
+        (:func:`dreamlink.detect.rems.is_rem`) occurred in the last :attr:`rem_window_sec` (REM sleep
+        has them; NREM sleep has none) and (2) the chin EMG background is atonic: at most
+        :attr:`atonia_ratio` × the lowest background seen so far (REM atonia is the night's lowest
+        chin tone; AASM scoring manual), after :attr:`warmup_sec` of signal.
+        ``"off"``: always open (a caller who knows the sleeper is in REM).
+
+    A stager's stage events are far better than the estimate; the estimate's part (2) only works
+    once the recording has reached low tone, so at the start of a night it relies on part (1).
+
+    References
+    ----------
+    Konkoly KR et al. (2021). Real-time dialogue between experimenters and dreamers during REM
+    sleep. Curr Biol 31(7):1417-1427. doi:10.1016/j.cub.2021.01.026
+    Berry RB et al. (2017). AASM Manual for the Scoring of Sleep and Associated Events, v2.4.
+    """
+
+    mode: str = "auto"
+    min_rems: int = 2
+    rem_window_sec: float = 60.0
+    atonia_ratio: float = 1.5
+    warmup_sec: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.mode not in EMG_GATES:
+            raise ValueError(f"emg gate must be one of {EMG_GATES}, got {self.mode!r}")
+        self.stage: str | None = None
+        self._rems: list[float] = []
+        self._min_tone: float | None = None
+        self.tone = 0.0
+
+    def observe_stage(self, stage: str) -> None:
+        """Take the current stage (``W``, ``N1``, ``N2``, ``N3``, ``R``) from a stager."""
+        self.stage = str(stage)
+
+    def update(self, now: float, rem_onsets: Sequence[float], tone: float | None) -> None:
+        """Advance to ``now`` (s) with new rapid-eye-movement onsets and the chin background RMS (V)."""
+        self._rems = [t for t in list(self._rems) + list(rem_onsets) if now - t <= self.rem_window_sec]
+        if tone is not None and tone > 0:
+            self.tone = float(tone)
+            if now >= self.warmup_sec:
+                self._min_tone = tone if self._min_tone is None else min(self._min_tone, tone)
+
+    def is_open(self, now: float) -> bool:
+        """Whether EMG codes are read at stream time ``now`` (s)."""
+        if self.mode == "off":
+            return True
+        if self.stage is not None or self.mode == "stage":
+            return self.stage == "R"
+        if len(self._rems) < self.min_rems or now < self.warmup_sec or self._min_tone is None:
+            return False
+        return self.tone <= self.atonia_ratio * self._min_tone
+
 
 @dataclass
 class DetectorPipeline:
@@ -103,6 +178,9 @@ class DetectorPipeline:
         Events are also published here.
     rem_events : bool
         Emit one ``rem`` event per ordinary rapid eye movement.
+    emg_gate : str
+        When EMG codes are read (:class:`EmgGate`): ``"auto"`` (stage events if any, else a REM
+        estimate), ``"stage"`` (only during stage ``R``), ``"off"`` (always).
     """
 
     info: SourceInfo
@@ -115,6 +193,7 @@ class DetectorPipeline:
     emg_code: str = "yes_no"
     bus: EventBus | None = None
     rem_events: bool = True
+    emg_gate: str = "auto"
     events: list[Event] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
@@ -136,10 +215,16 @@ class DetectorPipeline:
         self._n = 0
         two = self.eog_right is not None
         self.eye = EyeSignalDetector(fs, self.calibration.swing, two_channels=two)
-        self.eye_decoder = EyeMessageDecoder(self.calibration.swing, mode=self.eye_code)
+        self.eye_decoder = EyeMessageDecoder(
+            self.calibration.swing, mode=self.eye_code, levels=self.eye.level_trace
+        )
         self.rems = RemCounter(emit_each=self.rem_events)
         self.emg_det = EmgTwitchDetector(fs) if self.emg else None
         self.emg_decoder = EmgMessageDecoder(self.emg_code) if self.emg else None
+        self.gate = EmgGate(self.emg_gate)
+        self.gated_twitches = 0
+        if self.bus is not None:
+            self.bus.subscribe(self.observe, kinds=["stage"])
         self.arousal = (
             ArousalDetector(fs, has_eeg=bool(self.eeg), has_emg=bool(self.emg))
             if (self.emg or self.eeg)
@@ -147,6 +232,11 @@ class DetectorPipeline:
         )
 
     # -- feeding ------------------------------------------------------------------------------
+    def observe(self, event: Event) -> None:
+        """Take in an event from elsewhere on the rig: ``stage`` events drive the EMG gate."""
+        if event.trial_type == "stage" and event.value is not None:
+            self.gate.observe_stage(str(event.value))
+
     def update(self, chunk: Chunk | np.ndarray) -> list[Event]:
         """Feed the next chunk (all channels of the stream); returns the events it completed."""
         data = chunk.data if isinstance(chunk, Chunk) else np.asarray(chunk, dtype=np.float64)
@@ -195,14 +285,23 @@ class DetectorPipeline:
         if self.emg_det is not None and emg is not None:
             out += self.emg_det.update(emg)
             twitches = self.emg_det.pop_twitches()
-        out += self.rems.update(self.eye.pop_movements(), now, latency=self.eye.latency_sec + 0.1)
+        moves = self.eye.pop_movements()
+        self.gate.update(
+            now,
+            [m.onset for m in moves if is_rem(m)],
+            self.emg_det.baseline if self.emg_det is not None else None,
+        )
+        if twitches and not self.gate.is_open(now):
+            self.gated_twitches += len(twitches)  # not REM sleep: not read as a code
+            twitches = []
+        out += self.rems.update(moves, now, latency=self.eye.latency_sec + 0.1)
         out += self._decode(now, self.eye.pop_sweeps(), twitches)
         if self.arousal is not None:
             out += self.arousal.update(eeg=eeg, emg=emg)
         return out
 
     def _decode(self, now: float, sweeps: list, twitches: list) -> list[Event]:
-        out = [d.to_event() for d in self.eye_decoder.update(sweeps, now)]
+        out = [d.to_event() for d in self.eye_decoder.update(sweeps, now, self.eye.pop_frames())]
         if self.emg_decoder is not None:
             out += [d.to_event() for d in self.emg_decoder.update(twitches, now)]
         return out
@@ -280,6 +379,7 @@ def detect_array(
     emg_code: str = "yes_no",
     rem_events: bool = True,
     progress: Callable[[float], None] | None = None,
+    emg_gate: str = "auto",
 ) -> DetectionResult:
     """Run the live pipeline over samples in memory, fed as a stream of ``chunk_sec`` chunks.
 
@@ -305,9 +405,15 @@ def detect_array(
             eye_code=eye_code,
             emg_code=emg_code,
             rem_events=rem_events,
+            emg_gate=emg_gate,
         )
 
     pipe = run_source(ArraySource(data, info), factory, chunk_sec=chunk_sec, progress=progress)
+    if pipe.gated_twitches:
+        notes.append(
+            f"{pipe.gated_twitches} EMG twitches outside REM sleep were not read as codes "
+            "(the chin is not atonic there; --emg-gate off reads them anyway)"
+        )
     return DetectionResult(pipe.events, calibration, data.shape[1] / info.sfreq, notes)
 
 

@@ -2,19 +2,35 @@
 
 A lucid dreamer in REM can move their eyes at will while the body is paralysed (LaBerge et al.
 1981). In a horizontal EOG a look to the left and a look to the right are *sweeps*: steps of
-opposite polarity. dreamlink's protocol, all built from full left/right sweeps:
+opposite polarity. Gaze is written in units of a full lateral look: −1 far left, 0 centre, +1 far
+right; a *full swing* is far left ↔ far right (2 units), a *half sweep* centre ↔ one side (1 unit).
+``hold`` (seconds, the argument of every function here) is the sender's fixation time.
 
 ``LRLR`` (the marker: "I am lucid / ready", and the frame around every answer)
-    Four alternating full sweeps, left-right-left-right, each sweep 0.3–1.2 s apart, then back to
-    centre (LaBerge et al. 1981; Konkoly et al. 2021 used the same signal).
+    From centre: far left, far right, far left, far right, each held ``hold`` (0.3–1.2 s), then back
+    to centre. One half sweep and three full swings (LaBerge et al. 1981; Konkoly et al. 2021 used
+    the same signal). The half/full structure is part of the marker: the detector checks it.
 Count answer
-    After an LRLR frame, *n* excursions (look left then right, "LR" = one count), then a closing
-    LRLR. "4" is four LR pairs (Konkoly et al. 2021 asked "8 − 4?" and got four LR movements).
-Eye-Morse
-    Each Morse element is one excursion from centre: look **left** and back = dot, look **right**
-    and back = dash. A pause of ≥ :data:`LETTER_PAUSE_SEC` ends a letter, ≥ :data:`WORD_PAUSE_SEC`
-    ends a word; the message is framed by LRLR before and after. Direction, not duration, carries the
-    symbol, because direction is what a horizontal EOG measures most reliably in sleep.
+    LRLR, ``n`` left-right excursions ("LR" = one count: far left then far right, so all but the
+    first sweep are full swings), back to centre, a pause of 1.5 s, LRLR. "4" is four LR pairs
+    (Konkoly et al. 2021 asked "8 − 4?" and got four LR movements).
+Eye-Morse (timed fixations; ITU-R M.1677-1 Morse letters)
+    LRLR, a pause at centre, the text, a pause at centre, LRLR. Each Morse element is one
+    excursion from centre and back: look **far left** = dot, look **far right** = dash, held
+    there for :data:`SYMBOL_UNITS` units. The unit is ``u = max(hold, MIN_UNIT_SEC)``, so a
+    symbol is held ≥ 1 s. Between the elements of a letter the eyes rest at centre for 1 unit,
+    between letters :data:`LETTER_GAP_UNITS` units, between words :data:`WORD_GAP_UNITS` units.
+
+    Why this shape. The direction of an excursion, not its duration, carries the symbol, because
+    direction is what a horizontal EOG measures most reliably. The long fixation is what separates a
+    symbol from the natural rapid eye movements of REM sleep, which are as large as a half sweep
+    but brief (a saccade and a few hundred ms of fixation; Takahashi & Atsumi 1997): the decoder
+    reads the gaze *level* and ignores excursions shorter than one unit. Full-swing symbols (far
+    left ↔ far right) would be twice as large, but they cannot carry a direction per symbol (the
+    eyes can only swing back the way they came) and they would break the left=dot/right=dash
+    sequence the simulator and its tests rely on; the timed fixation buys robustness instead.
+    Gaps are in units of the sender's own ``hold`` (measured by the decoder from the opening LRLR),
+    so slow and fast senders both decode.
 
 This module defines the code only, as gesture sequences; the detector and decoders live in
 :mod:`dreamlink.detect`, the simulator injects these gestures.
@@ -25,6 +41,9 @@ LaBerge SP, Nagel LE, Dement WC, Zarcone VP (1981). Lucid dreaming verified by v
 communication during REM sleep. Percept Mot Skills 52(3):727-732. doi:10.2466/pms.1981.52.3.727
 Konkoly KR et al. (2021). Real-time dialogue between experimenters and dreamers during REM sleep.
 Curr Biol 31(7):1417-1427. doi:10.1016/j.cub.2021.01.026
+Takahashi K, Atsumi Y (1997). Precise measurement of individual rapid eye movements in REM sleep of
+humans. Sleep 20(9):743-752. doi:10.1093/sleep/20.9.743
+ITU-R Recommendation M.1677-1 (2009). International Morse code.
 """
 
 from __future__ import annotations
@@ -36,10 +55,18 @@ from dreamlink.link import morse
 
 Direction = Literal["L", "R"]
 
-#: Pause between letters of eye-Morse (seconds of fixation at centre).
-LETTER_PAUSE_SEC = 1.5
-#: Pause between words of eye-Morse.
-WORD_PAUSE_SEC = 3.5
+#: Shortest eye-Morse unit (s): the unit is ``max(hold, MIN_UNIT_SEC)``.
+MIN_UNIT_SEC = 0.5
+#: An eye-Morse symbol (dot = far left, dash = far right) is held this many units.
+SYMBOL_UNITS = 2.0
+#: Centre rest between the elements of a letter, between letters and between words (units).
+ELEMENT_GAP_UNITS, LETTER_GAP_UNITS, WORD_GAP_UNITS = 1.0, 4.0, 8.0
+#: Centre rest (s) after the opening frame and before the closing frame of an eye-Morse message.
+FRAME_REST_SEC = 2.0
+#: Pause between letters of eye-Morse at the shortest unit (s; kept for reference).
+LETTER_PAUSE_SEC = LETTER_GAP_UNITS * MIN_UNIT_SEC
+#: Pause between words of eye-Morse at the shortest unit (s).
+WORD_PAUSE_SEC = WORD_GAP_UNITS * MIN_UNIT_SEC
 #: The marker's sweep directions.
 LRLR: tuple[Direction, ...] = ("L", "R", "L", "R")
 
@@ -76,15 +103,25 @@ def count_answer(n: int, hold: float = 0.5) -> list[Gesture]:
     return lrlr(hold) + [Gesture(0, 1.0)] + body + lrlr(hold)
 
 
+def morse_unit(hold: float) -> float:
+    """The eye-Morse time unit (s) of a sender whose fixations last ``hold`` seconds."""
+    return max(float(hold), MIN_UNIT_SEC)
+
+
 def eye_morse(text: str, hold: float = 0.5) -> list[Gesture]:
-    """LRLR, the text in eye-Morse (left = dot, right = dash), LRLR."""
-    body: list[Gesture] = [Gesture(0, 1.5)]
+    """LRLR, the text in eye-Morse (far left = dot, far right = dash, timed fixations), LRLR.
+
+    See the module docstring for the timing; ``hold`` is the sender's fixation time (s).
+    """
+    u = morse_unit(hold)
+    body: list[Gesture] = [Gesture(0, FRAME_REST_SEC)]
     for w, word in enumerate(morse.encode(text)):
         if w:
-            body[-1] = Gesture(0, WORD_PAUSE_SEC + 0.5)
+            body[-1] = Gesture(0, WORD_GAP_UNITS * u)
         for letter in word.split(" "):
             for symbol in letter:
-                body.append(Gesture(-1 if symbol == "." else 1, hold))
-                body.append(Gesture(0, hold))
-            body[-1] = Gesture(0, LETTER_PAUSE_SEC + 0.5)
+                body.append(Gesture(-1 if symbol == "." else 1, SYMBOL_UNITS * u))
+                body.append(Gesture(0, ELEMENT_GAP_UNITS * u))
+            body[-1] = Gesture(0, LETTER_GAP_UNITS * u)
+    body[-1] = Gesture(0, max(LETTER_GAP_UNITS * u, FRAME_REST_SEC))
     return lrlr(hold) + body + lrlr(hold)
