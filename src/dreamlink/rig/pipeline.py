@@ -144,9 +144,15 @@ class GroundTruthEvents:
 
 
 class StagerStage:
-    """Adapter: :class:`dreamlink.staging.causal.CausalStager` on the EEG/EOG/EMG rows of a chunk."""
+    """Adapter: :class:`dreamlink.staging.causal.CausalStager` on the EEG/EOG/EMG rows of a chunk.
 
-    def __init__(self, info: SourceInfo, t0: float = 0.0) -> None:
+    ``on_stage`` (optional) is called with each ``stage`` event as it is scored, e.g. to drive the
+    detectors' EMG gate (:meth:`DetectorStage.observe`).
+    """
+
+    def __init__(
+        self, info: SourceInfo, t0: float = 0.0, on_stage: Callable[[Event], None] | None = None
+    ) -> None:
         from dreamlink.staging.causal import CausalStager
 
         picks, types = [], []
@@ -159,9 +165,15 @@ class StagerStage:
             raise ConfigError("the source has no EEG channel: causal staging needs one")
         self._picks = picks
         self._stager = CausalStager(info.sfreq, types, t0=t0)
+        self._on_stage = on_stage
 
     def update(self, chunk: Chunk) -> list[Event]:
-        return self._stager.update(chunk.data[self._picks])
+        events = self._stager.update(chunk.data[self._picks])
+        if self._on_stage is not None:
+            for ev in events:
+                if ev.trial_type == "stage":
+                    self._on_stage(ev)
+        return events
 
 
 class DetectorStage:
@@ -191,6 +203,10 @@ class DetectorStage:
             eeg=eeg[0] if eeg else None,
             rem_events=False,
         )
+
+    def observe(self, event: Event) -> None:
+        """Take a ``stage`` event from the rig's stager: EMG codes are read only in stage R."""
+        self._pipe.observe(event)
 
     def update(self, chunk: Chunk) -> list[Event]:
         out = self._pipe.update(chunk.data)
@@ -245,7 +261,9 @@ def build_event_stages(
             if night is None:
                 raise ConfigError("--events detect needs --calibration FILE (the dreamer's eye swing)")
             swing = SIM_SWING_V
-        return [StagerStage(info, t0=start), DetectorStage(info, swing, t0=start)]
+        detectors = DetectorStage(info, swing, t0=start)
+        # the stager runs first on each chunk; its stages open/close the detectors' EMG gate
+        return [StagerStage(info, t0=start, on_stage=detectors.observe), detectors]
     raise ConfigError(f"unknown --events {mode!r}; choose truth, stager, detect or none")
 
 
@@ -326,6 +344,7 @@ class RelayPolicy:
             ev.trial_type == "message"
             and self.partner
             and ev.value not in (None, "")
+            and not (ev.value == "unreadable" and not ev.confidence)  # the decoder could not read it
             and not self.design_mode
         ):
             frames.append({"type": "relay", "to": self.partner, "text": str(ev.value), "ttl": self.ttl})
