@@ -157,3 +157,19 @@ def test_design_runtime_decides_what_is_relayed_and_resumes_after_a_stop(tmp_pat
     assert [(r["to"], r["text"]) for r in relays] == [("bob", "HI")]
     design_events = [f["event"] for f in frames if f["type"] == "event" and f["event"]["source"] == "design"]
     assert any(e["trial_type"] == "relay_sent" and e["value"] == "HI" for e in design_events)
+
+
+def test_relay_policy_relays_only_the_chosen_codes():
+    from dreamlink.events import Event
+    from dreamlink.rig.pipeline import RelayPolicy
+
+    def message(text: str, kind: str | None) -> Event:
+        data = {"kind": kind} if kind else {}
+        return Event(100.0, 2.0, "message", text, 0.9, "detect.decode", data)
+
+    eye_only = RelayPolicy(partner="bob", relay_codes=("eye_morse", "count"))
+    assert eye_only.on_event(message("HI", "eye_morse"))[0][0]["text"] == "HI"
+    assert eye_only.on_event(message("yes", "emg_yes_no"))[0] == []
+    assert eye_only.on_event(message("SOS", None))[0][0]["text"] == "SOS"  # ground truth has no kind
+    everything = RelayPolicy(partner="bob", relay_codes=None)
+    assert everything.on_event(message("yes", "emg_yes_no"))[0][0]["text"] == "yes"

@@ -23,6 +23,14 @@ def _speed(value: str) -> float | None:
     return speed
 
 
+#: ``--relay-codes`` choice → message kinds relayed without a design.
+RELAY_CODES: dict[str, tuple[str, ...] | None] = {
+    "eye": ("eye_morse", "count"),
+    "emg": ("emg_yes_no", "emg_morse"),
+    "all": None,
+}
+
+
 @click.command("rig")
 @click.argument("source")
 @click.option(
@@ -55,6 +63,15 @@ def _speed(value: str) -> float | None:
     "--speed", default="1", show_default=True, help="Pace of a simulated/file source: ×real time or 'max'."
 )
 @click.option("--partner", default=None, help="Linked dreamer who receives this dreamer's decoded messages.")
+@click.option(
+    "--relay-codes",
+    "relay_codes",
+    type=click.Choice(["eye", "emg", "all"]),
+    default="eye",
+    show_default=True,
+    help="Without --design, which decoded messages go to --partner: eye codes (eye-Morse, counts), EMG "
+    "codes (twitch yes/no, EMG-Morse) or both. EMG is off by default: natural REM twitches can mimic it.",
+)
 @click.option(
     "--events",
     "events_mode",
@@ -158,6 +175,7 @@ def command(
     out: str,
     speed: str,
     partner: str | None,
+    relay_codes: str,
     events_mode: str,
     calibration: str | None,
     ready_after: float,
@@ -223,7 +241,11 @@ def command(
     if server:
         link = RigLink(outbox, server, session or "", token or "", dreamer).start()
     policy = RelayPolicy(
-        partner=partner, ready_after_sec=ready_after, require_signal=require_signal, receipt=receipt
+        partner=partner,
+        ready_after_sec=ready_after,
+        require_signal=require_signal,
+        receipt=receipt,
+        relay_codes=RELAY_CODES[relay_codes],
     )
     pipeline = RigPipeline(
         src,

@@ -285,6 +285,10 @@ class RelayPolicy:
         the cue having been presented.
     ttl : float
         Seconds a sent message may wait at the server before it expires.
+    relay_codes : tuple of str | None
+        Which decoded message kinds (the ``kind`` in a message event's data: ``eye_morse``, ``count``,
+        ``emg_yes_no``, ``emg_morse``) are relayed without a design; ``None`` relays every kind.
+        Events with no kind (the simulator's ground truth) are always relayed.
     """
 
     partner: str | None = None
@@ -298,6 +302,7 @@ class RelayPolicy:
     ready: bool = False
     awaiting: list[tuple[int, float]] = field(default_factory=list)  # (relay_id, cue onset)
     design_mode: bool = False  # a design decides what to relay and when a message is acknowledged
+    relay_codes: tuple[str, ...] | None = None
 
     def snapshot(self) -> dict[str, Any]:
         """Resume state."""
@@ -346,11 +351,16 @@ class RelayPolicy:
             and ev.value not in (None, "")
             and not (ev.value == "unreadable" and not ev.confidence)  # the decoder could not read it
             and not self.design_mode
+            and self._relayable_kind(ev)
         ):
             frames.append({"type": "relay", "to": self.partner, "text": str(ev.value), "ttl": self.ttl})
         if receipted:
             self.awaiting = [(rid, t) for rid, t in self.awaiting if rid not in receipted]
         return frames, receipted
+
+    def _relayable_kind(self, ev: Event) -> bool:
+        kind = (ev.data or {}).get("kind")
+        return self.relay_codes is None or kind is None or kind in self.relay_codes
 
     def is_ready(self, t: float) -> bool:
         """Whether the dreamer can receive a relayed message at time ``t`` (s)."""
