@@ -18,7 +18,8 @@ What is injected, per pass (one simulated *person* per pass):
   timing/size jitter, gain (fraction of the calibrated excursion reached) ~ U(0.6, 1.0), and added
   to the real E1/E2 at random non-overlapping times (the real background, natural REMs included,
   stays underneath);
-* eye-Morse (:func:`dreamlink.link.eye_code.eye_morse`): timed fixations, unit ``max(hold, 0.5 s)``;
+* eye-Morse (:func:`dreamlink.link.eye_code.eye_morse`): full-swing elements (dot = centre → left →
+  right → centre, dash = centre → right → left → centre, each side held 1 unit), unit ``max(hold, 0.5 s)``;
 * EMG codes (:mod:`dreamlink.link.emg_code`), measured with the REM gate open (``emg_gate="off"``:
   there is no real REM chin EMG here, and the gate rightly refuses codes on NREM/wake): bursts of
   20–100 Hz noise (10–24 Hz at 50 Hz) with 25-ms raised-cosine edges, 6–15 × the median 1-s

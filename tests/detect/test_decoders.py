@@ -27,14 +27,18 @@ def sweep(onset: float, direction: str, size: float = 300e-6, dur: float = 0.1, 
     return Sweep(Movement(onset, dur, amp, 5e-3, 0.05, 0.05, 0.01, onset + dur + 0.15), conf)
 
 
-def excursions(symbols: str, t0: float = 0.0, hold: float = 0.5, letter_pause: float = 2.0) -> list[Sweep]:
+def excursions(symbols: str, t0: float = 0.0, hold: float = 0.5, full: float = 600e-6) -> list[Sweep]:
+    """Sweeps of an eye-Morse body as the code keys it (unit = ``hold`` ≥ 0.5 s): per element out
+    (half), across (full), back (half); centre rests of 2 units between elements, 5 between letters."""
     out, t = [], t0
     for letter in symbols.split(" "):
         for s in letter:
             d = "L" if s == "." else "R"
-            out += [sweep(t, d), sweep(t + 0.1 + hold, "R" if d == "L" else "L")]
-            t += 2 * (0.1 + hold)
-        t += letter_pause - hold
+            o = "R" if d == "L" else "L"
+            out += [sweep(t, d, full / 2), sweep(t + 0.1 + hold, o, full)]
+            out.append(sweep(t + 2 * (0.1 + hold), d, full / 2))
+            t += 2 * (0.1 + hold) + 0.1 + 2 * hold
+        t += 3 * hold
     return out
 
 
@@ -81,7 +85,9 @@ def test_count_rejects_malformed(dirs, reason):
 
 def test_eye_morse_tolerates_a_small_natural_movement():
     body = excursions("... --- ...")
-    body.insert(3, sweep(body[2].end + 0.2, "R", 80e-6))  # a small natural REM during a fixation
+    body.insert(1, sweep(body[0].end + 0.2, "R", 80e-6))  # a small natural REM during a fixation
+    body.insert(5, sweep(body[4].end + 0.3, "L", 250e-6))  # a natural look from centre and back...
+    body.insert(6, sweep(body[5].end + 0.3, "R", 250e-6))  # ...is no symbol (no full swing)
     res = decode_eye_morse(body, hold_sec=0.5)
     assert res.ok and res.text == "SOS"
     assert min(c for s, c in res.symbols if s in ".-") < 0.9  # ...at a cost in confidence
@@ -91,21 +97,23 @@ def test_eye_morse_body_decodes_letters_and_words():
     res = decode_eye_morse(excursions("... --- ..."), hold_sec=0.5)
     assert res.ok and res.text == "SOS"
     assert "".join(s for s, _ in res.symbols) == "... --- ..."
+    # The symbol is the full swing's direction: rightward = dot, leftward = dash.
+    assert [s.direction for s in excursions(".-")] == ["L", "R", "L", "R", "L", "R"]
+    assert decode_eye_morse(excursions(".- -..."), hold_sec=0.5).text == "AB"
 
 
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
         ([], "no symbols"),
-        (excursions(".")[:1], "did not return"),
-        ([sweep(0, "L"), sweep(0.6, "L")], "did not come back"),
+        ([sweep(0, "L", 300e-6), sweep(0.6, "R", 300e-6)], "no symbols"),  # half swings only
+        (excursions(".")[:2], "did not return"),
+        (excursions(".")[1:], "did not start"),
         (excursions("......."), "not a Morse letter"),
-        ([sweep(0, "L", 300e-6), sweep(0.6, "R", 800e-6)], "different place"),
-        ([sweep(0, "L", 300e-6), sweep(0.6, "R", 60e-6)], "did not return"),
     ],
 )
 def test_eye_morse_rejects_malformed(body, reason):
-    res = decode_eye_morse(body, hold_sec=0.5)
+    res = decode_eye_morse(body, hold_sec=0.5, full=600e-6)
     assert not res.ok and reason in res.reason
 
 
@@ -170,10 +178,12 @@ def test_message_without_closing_frame_is_unreadable():
 def _level_trace(symbols: str, hold: float = 0.6, half: float = 300e-6, drift: float = 0.0, blips=()):
     """A gaze-level trace (V) of an eye-Morse body as the code keys it, 32 Hz blocks."""
     u = eye_code.morse_unit(hold)
+    side = eye_code.SIDE_UNITS * u
     parts = [(0.0, 2.0)]
     for letter in symbols.split(" "):
         for s in letter:
-            parts += [(1.0 if s == "." else -1.0, eye_code.SYMBOL_UNITS * u), (0.0, u)]
+            first = 1.0 if s == "." else -1.0  # + = leftward gaze
+            parts += [(first, side), (-first, side), (0.0, eye_code.ELEMENT_GAP_UNITS * u)]
         parts[-1] = (0.0, eye_code.LETTER_GAP_UNITS * u)
     parts[-1] = (0.0, 2.0)
     lv = np.concatenate([np.full(int(round(d * 32)), g * half) for g, d in parts])
@@ -183,8 +193,9 @@ def _level_trace(symbols: str, hold: float = 0.6, half: float = 300e-6, drift: f
     return t, lv + drift * t
 
 
-def test_eye_morse_from_levels_reads_letters_and_ignores_brief_natural_movements():
-    t, lv = _level_trace("... --- ...", blips=[(1.0, 300e-6, 0.3), (6.0, -280e-6, 0.25)])
+def test_eye_morse_from_levels_reads_letters_and_ignores_natural_movements():
+    # Brief natural REMs, and a long look to one side and back during a centre rest (8.5 s).
+    t, lv = _level_trace("... --- ...", blips=[(1.0, 300e-6, 0.3), (6.0, -280e-6, 0.25), (8.6, 330e-6, 0.9)])
     res = decode_eye_morse_levels(t, lv, 300e-6, hold_sec=0.6)
     assert res.ok and res.text == "SOS"
     assert all(0 < c <= 1 for s, c in res.symbols if s in ".-")
@@ -201,16 +212,23 @@ def test_eye_morse_from_levels_refuses_what_is_not_the_code():
     assert "not a Morse letter" in decode_eye_morse_levels(t, lv, 300e-6, 0.6).reason
     t, lv = _level_trace("")
     assert "no symbols" in decode_eye_morse_levels(t, lv, 300e-6, 0.6).reason
-    t = (np.arange(300) + 0.5) / 32  # left, then straight across to the right, no centre rest
-    lv = np.concatenate([np.zeros(64), np.full(60, 300e-6), np.full(60, -300e-6), np.zeros(116)])
-    assert "crossed sides" in decode_eye_morse_levels(t, lv, 300e-6, 0.6).reason
-    lv = np.concatenate([np.zeros(64), np.full(180, 300e-6), np.zeros(56)])  # held out 5.6 s
-    assert "stayed out" in decode_eye_morse_levels(t, lv, 300e-6, 0.6).reason
+    t = (np.arange(300) + 0.5) / 32
+    # Left, back to centre, right: two natural looks, no full swing straight across.
+    lv = np.concatenate([np.zeros(64), np.full(30, 3e-4), np.zeros(40), np.full(30, -3e-4), np.zeros(136)])
+    assert "no symbols" in decode_eye_morse_levels(t, lv, 300e-6, 0.6).reason
+    # Left then right straight across, but only a half swing in all: natural movements, no symbol.
+    lv = np.concatenate([np.zeros(64), np.full(30, 160e-6), np.full(30, -160e-6), np.zeros(176)])
+    assert "no symbols" in decode_eye_morse_levels(t, lv, 300e-6, 0.6).reason
+    lv = np.concatenate([np.zeros(64), np.full(180, 300e-6), np.zeros(56)])  # one side, held 5.6 s
+    assert "no symbols" in decode_eye_morse_levels(t, lv, 300e-6, 0.6).reason
 
 
 def test_eye_morse_code_timing():
     g = eye_code.eye_morse("E", hold=0.3)  # unit is at least 0.5 s
     body = g[5:-5]
-    assert body[1] == eye_code.Gesture(-1, 1.0)  # a dot: far left, held 2 units
+    # A dot: far left, then straight across to far right, each held 1 unit, then back to centre.
+    assert body[1:4] == [eye_code.Gesture(-1, 0.5), eye_code.Gesture(1, 0.5), eye_code.Gesture(0, 2.5)]
     g = eye_code.eye_morse("T", hold=1.0)
-    assert g[5:-5][1] == eye_code.Gesture(1, 2.0)  # a dash: far right
+    assert g[5:-5][1:3] == [eye_code.Gesture(1, 1.0), eye_code.Gesture(-1, 1.0)]  # a dash: right, left
+    g = eye_code.eye_morse("II", hold=1.0)[5:-5]
+    assert g[3] == eye_code.Gesture(0, eye_code.ELEMENT_GAP_UNITS) and g[6] == eye_code.Gesture(0, 5.0)

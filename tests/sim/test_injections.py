@@ -106,12 +106,17 @@ def test_count_and_morse_ground_truth():
     frames = [e for e in ev if e.trial_type == "lrlr" and e.data["spec"] == "morse:SOS@500"]
     assert len(frames) == 2 and frames[0].end < frames[1].onset
     body = [e for e in ev if e.trial_type == "eye_sweep" and frames[0].end < e.onset < frames[1].onset]
-    # After the frame's return to centre: S = ... (three left excursions, out and back), then
-    # O = --- (three right excursions), then S again.
+    # After the frame's return to centre, each element is out (half), straight across (full swing),
+    # back to centre (half): S = ... three dots (left, across to the right, back), O = --- three
+    # dashes (right, across to the left, back), then S again.
     values = [e.value for e in body]
-    assert values[1:7] == ["L", "R"] * 3
-    assert values[7:13] == ["R", "L"] * 3
-    assert values[13:19] == ["L", "R"] * 3
+    sizes = [e.data["size"] for e in body]
+    assert values[1:10] == ["L", "R", "L"] * 3
+    assert values[10:19] == ["R", "L", "R"] * 3
+    assert values[19:28] == ["L", "R", "L"] * 3
+    assert len(values) == 28
+    for i in range(1, 28, 3):
+        assert sizes[i + 1] > 1.5 * max(sizes[i], sizes[i + 2])  # the full swing is the middle one
 
 
 def test_emg_codes_make_twitches_in_the_chin_channel():

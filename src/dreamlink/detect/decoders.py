@@ -11,8 +11,8 @@ Eye messages (:class:`EyeMessageDecoder`, streaming)
     An LRLR marker opens a message (the detector's marker, judged on the fixation plateaus, when the
     pipeline passes its frames). The fixation time between the marker's sweeps is the sender's
     *hold*; it sets the eye-Morse time unit and the pause thresholds for the rest of the message
-    (:func:`morse_thresholds`: a letter ends after a centre rest longer than 2.2 units, a word
-    after 5.6 units: between what :func:`dreamlink.link.eye_code.eye_morse` produces at ±20 %
+    (:func:`morse_thresholds`: a letter ends after a centre rest longer than 3.2 units, a word
+    after 7 units: between what :func:`dreamlink.link.eye_code.eye_morse` produces at ±20 %
     jitter).
 
     * Count answer: LRLR, *n* excursions (left then right: a half sweep to the left, *n* full swings
@@ -22,13 +22,17 @@ Eye messages (:class:`EyeMessageDecoder`, streaming)
       otherwise the count is decoded once the eyes have rested ``2 + 1.5 × hold`` seconds after a
       closing marker. With the level trace the body is read from the gaze level
       (:func:`decode_count_levels`: the number of fixations at the right).
-    * Eye-Morse: LRLR, then each symbol is one excursion from centre held 2 units (far left = dot,
-      far right = dash), LRLR. A Morse message is decoded as soon as its closing marker is seen
-      (the marker's swings are full, the symbols' are half). With the gaze level trace (the
-      pipeline passes :meth:`~dreamlink.detect.eye_sweeps.EyeSignalDetector.level_trace`) the body
-      is read from the level itself (:func:`decode_eye_morse_levels`), which natural rapid eye
-      movements cannot split into extra symbols; the sweep pairing (:func:`decode_eye_morse`) is
-      the fallback when the level reading is unreadable.
+    * Eye-Morse: LRLR, then each symbol is one full swing between the extremes framed by centre
+      rests (centre → left → right → centre = dot, centre → right → left → centre = dash), LRLR. A
+      Morse message is decoded as soon as its closing marker is seen (the marker has three full
+      swings in a row, an element only one). With the gaze level trace (the pipeline passes
+      :meth:`~dreamlink.detect.eye_sweeps.EyeSignalDetector.level_trace`) the body is read from the
+      level itself (:func:`decode_eye_morse_levels`): a symbol is the level moving from one extreme
+      straight across to the other, which natural rapid eye movements (half as large, from
+      wherever the eyes are) do not do; the sweep grouping (:func:`decode_eye_morse`) is the
+      fallback when the level reading is unreadable. ``mode="auto"`` reads a body of full swings
+      without centre rests as a count, so the one-element message "E" is only read when
+      ``mode="morse"``.
     * Inside a message, sweeps smaller than :data:`SMALL_SWEEP_FRAC` of the opening frame's first
       (half) sweep are natural REMs and are ignored.
     * An LRLR marker followed by nothing for ``3.0 + 1.5 × hold`` s (``3.5 + ...`` when a count is
@@ -79,6 +83,11 @@ RETURN_MAX_FRAC = 0.75
 CLOSING_HOLD_RATIO = 1.8
 #: A closing frame's full swings are at least this fraction of the opening frame's.
 CLOSING_FULL_FRAC = 0.7
+#: A closing frame's two swings between its fixations (L→R, R→L) differ by at most this ratio.
+FRAME_SWING_RATIO = 0.65
+#: A closing frame's sweeps are saccades: none lasts longer than this (s). Inside an eye-Morse body
+#: the marker detector may join a dot's way back and the next dot's way out into one "swing".
+FRAME_MAX_SWEEP_SEC = 0.4
 #: An eye message with no sweep for this long (s) is abandoned as unreadable.
 EYE_MAX_PAUSE_SEC = 9.0
 
@@ -186,9 +195,14 @@ def decode_count(body: Sequence[Sweep], onset: float = 0.0, end: float = 0.0) ->
 
 
 def decode_eye_morse(
-    body: Sequence[Sweep], hold_sec: float = 0.5, onset: float = 0.0, end: float = 0.0
+    body: Sequence[Sweep], hold_sec: float = 0.5, onset: float = 0.0, end: float = 0.0,
+    full: float | None = None,
 ) -> Decoded:
-    """Decode the body of an eye-Morse message.
+    """Decode the body of an eye-Morse message from its sweeps (the fallback of the level reading).
+
+    Each element is a half sweep out, a full swing across and a half sweep back
+    (:func:`dreamlink.link.eye_code.eye_morse`); the full swing's direction is the symbol
+    (rightward = dot, leftward = dash). See :func:`_elements`.
 
     Parameters
     ----------
@@ -198,6 +212,8 @@ def decode_eye_morse(
         The sender's fixation time (from the opening frame), which sets the pause thresholds.
     onset, end : float
         Span of the whole message (s).
+    full : float, optional
+        The sender's full swing (V, from the opening frame); by default the largest sweeps' size.
 
     Returns
     -------
@@ -208,27 +224,31 @@ def decode_eye_morse(
     kind = "eye_morse"
     if not body:
         return _unreadable(kind, "no symbols between the LRLR frames", onset, end)
-    pairs = _pair_excursions(body)
-    if isinstance(pairs, str):
-        return _unreadable(kind, pairs, onset, end)
+    if full is None:
+        full = float(np.max([s.size for s in body]))
+    elements = _elements(body, full)
+    if isinstance(elements, str):
+        return _unreadable(kind, elements, onset, end)
+    if not elements:
+        return _unreadable(kind, "no symbols between the LRLR frames", onset, end)
     letter_thr, word_thr = morse_thresholds(hold_sec)
     words: list[list[str]] = [[""]]
     symbols: list[tuple[str, float]] = []
     prev_end: float | None = None
-    for out, back, penalty in pairs:
+    for out, across, back, penalty in elements:
         if back.onset - out.end > max_symbol_sec(hold_sec):
             return _unreadable(kind, f"excursion at {out.onset:.2f} s stayed out too long", onset, end)
         if prev_end is not None:
-            gap = out.onset - prev_end
+            gap = out.onset - prev_end  # centre rest between two elements (~1, 4 or 8 units)
             if gap > word_thr:
                 words.append([""])
                 symbols.append((" / ", 1.0))
             elif gap > letter_thr:
                 words[-1].append("")
                 symbols.append((" ", 1.0))
-        sym = "." if out.direction == "L" else "-"
+        sym = "." if across.direction == "R" else "-"
         words[-1][-1] += sym
-        symbols.append((sym, min(out.confidence, back.confidence) * penalty))
+        symbols.append((sym, min(out.confidence, across.confidence, back.confidence) * penalty))
         prev_end = back.end
     text_words = []
     for word in words:
@@ -243,13 +263,45 @@ def decode_eye_morse(
     return Decoded(kind, True, " ".join(text_words), tuple(symbols), conf, "", onset, end)
 
 
+def _elements(body: Sequence[Sweep], full: float) -> list[tuple[Sweep, Sweep, Sweep, float]] | str:
+    """Group sweeps into eye-Morse elements (out, across, back), tolerating natural movements.
+
+    A full swing (≥ :data:`~dreamlink.link.eye_code.FULL_SWING_MIN_FRAC` × ``full``) is the heart of
+    an element; the nearest opposite sweep before it is the way out and the nearest opposite sweep
+    after it the way back. Sweeps smaller than 0.6 × the way out in between (natural REMs riding on
+    a fixation) lower the symbol's confidence by 20 % each; other sweeps outside elements (natural
+    movements from centre and back) are skipped. A full swing with no way out or no way back, or two
+    full swings in a row, makes the message unreadable (the reason is returned as a string).
+    """
+    thr = eye_code.FULL_SWING_MIN_FRAC * full
+    big = [i for i, s in enumerate(body) if s.size >= thr]
+    out: list[tuple[Sweep, Sweep, Sweep, float]] = []
+    used = -1
+    for k, i in enumerate(big):
+        across = body[i]
+        before = [j for j in range(used + 1, i) if body[j].direction != across.direction]
+        nxt = big[k + 1] if k + 1 < len(big) else len(body)
+        after = [j for j in range(i + 1, nxt) if body[j].direction != across.direction]
+        if not before:
+            return f"the full swing at {across.onset:.2f} s did not start from a look to one side"
+        if not after:
+            return f"the full swing at {across.onset:.2f} s did not return to centre"
+        j_out, j_back = before[-1], after[0]
+        small = sum(1 for j in range(j_out + 1, j_back) if j != i)
+        out.append((body[j_out], across, body[j_back], 0.8**small))
+        used = j_back
+    return out
+
+
 #: A gaze level beyond this fraction of the half swing (centre → one side) is "out" (left/right).
 LEVEL_OUT_FRAC = 0.5
 #: ...and back at centre once within this fraction (hysteresis).
 LEVEL_BACK_FRAC = 0.25
-#: Excursions shorter than this many eye-Morse units are natural movements, not symbols (a symbol
-#: is held :data:`~dreamlink.link.eye_code.SYMBOL_UNITS` = 2 units).
+#: Count answers: side fixations shorter than this many units (half a hold) are natural movements.
 MIN_DWELL_UNITS = 1.0
+#: Eye-Morse: side fixations shorter than this many units are natural movements (each side of an
+#: element is held :data:`~dreamlink.link.eye_code.SIDE_UNITS` = 1 unit).
+MIN_SIDE_UNITS = 0.4
 #: A return to centre shorter than this many units between two same-side excursions is a natural
 #: movement during one symbol (the code rests 1 unit at centre between elements).
 MAX_BLIP_UNITS = 0.5
@@ -294,6 +346,44 @@ def _merge_equal(segs: list[list[float]]) -> list[list[float]]:
     return out
 
 
+def _side_runs(
+    times: np.ndarray, levels: np.ndarray, half: float, unit: float
+) -> tuple[list[list[float]], np.ndarray] | None:
+    """Left/right fixations of an eye-Morse body, as ``[state, start, end, plateau]`` runs.
+
+    Steps 1–3 of :func:`decode_eye_morse_levels`; ``plateau`` is the run's median level in
+    half-swing units. Returns ``None`` when the trace is too short.
+    """
+    found = _level_segments_x(times, levels, half, unit, MIN_SIDE_UNITS, symmetric=True)
+    if found is None:
+        return None
+    segs, x = found
+    runs = []
+    for seg in segs:
+        if seg[0] == 0:
+            continue
+        sel = (times >= seg[1]) & (times <= seg[2])
+        runs.append([seg[0], seg[1], seg[2], float(np.median(x[sel])) if sel.any() else 0.0])
+    return runs, x
+
+
+def _pair_sides(grp: list[list[float]]) -> list[tuple[list[float], list[float], float]]:
+    """Consecutive (first, second, swing) pairs of a group of alternating side fixations.
+
+    Two fixations are one element; a longer group is several elements whose centre rest a natural
+    movement filled. With an odd number of fixations, the one left over (a natural movement) is
+    the first or the last, whichever leaves the larger smallest swing.
+    """
+
+    def pairs(seq: list[list[float]]) -> list[tuple[list[float], list[float], float]]:
+        return [(seq[i], seq[i + 1], abs(seq[i][3] - seq[i + 1][3])) for i in range(0, len(seq) - 1, 2)]
+
+    if len(grp) % 2 == 0:
+        return pairs(grp)
+    a, b = pairs(grp[:-1]), pairs(grp[1:])
+    return a if min(p[2] for p in a) >= min(p[2] for p in b) else b
+
+
 def decode_eye_morse_levels(
     times: np.ndarray,
     levels: np.ndarray,
@@ -304,25 +394,32 @@ def decode_eye_morse_levels(
 ) -> Decoded:
     """Decode an eye-Morse body from the gaze level itself, not from sweep events.
 
-    Natural rapid eye movements during a message add and split sweeps, and one sweep too many or
-    too few shifts the pairing of every symbol after it. The level trace does not have that
-    problem: each symbol is a *fixation* away from centre for about ``hold_sec``, and a natural REM
-    is a brief excursion. Steps:
+    Each element of the code (:func:`dreamlink.link.eye_code.eye_morse`) is a fixation at one
+    extreme, a full swing straight across, a fixation at the other extreme and a return to centre;
+    the order of the two fixations is the symbol (left first = dot, right first = dash). Natural
+    rapid eye movements add and split sweeps, but they do not move the gaze *level* from one
+    extreme to the other. Steps:
 
     1. Centre baseline: a line through the median level of the first and of the last
-       :data:`CENTRE_SEC` of the body (both are centre fixations in the code), which removes drift.
+       :data:`CENTRE_SEC` of the body (both are centre fixations in the code), then the median of
+       the centre blocks within ± :data:`BASELINE_HALF_SEC` (slow drift).
     2. Each level block is *left*, *right* or *centre* by whether it is beyond
        :data:`LEVEL_OUT_FRAC` × ``half`` from the baseline (and, once out, until it comes back within
-       :data:`LEVEL_BACK_FRAC` × ``half``); then the baseline is re-estimated as the median of the
-       centre blocks within ± :data:`BASELINE_HALF_SEC` and the blocks classified again.
-    3. Centre returns shorter than :data:`MAX_BLIP_UNITS` between two excursions to the same side
-       join them (a natural movement during the symbol's fixation); then excursions shorter than
-       :data:`MIN_DWELL_UNITS` eye-Morse units (:func:`dreamlink.link.eye_code.morse_unit`) are
-       natural movements and count as centre.
-    4. Each remaining excursion is a symbol (left = dot, right = dash); the centre time between two
-       excursions ends a letter or a word by :func:`morse_thresholds`, with the unit measured on
-       the body (median symbol fixation / :data:`~dreamlink.link.eye_code.SYMBOL_UNITS`, within
-       0.6–1.7 × the unit from ``hold_sec``).
+       :data:`LEVEL_BACK_FRAC` × ``half``). Centre returns shorter than :data:`MAX_BLIP_UNITS`
+       between two fixations at the same side join them; side fixations shorter than
+       :data:`MIN_SIDE_UNITS` eye-Morse units (:func:`dreamlink.link.eye_code.morse_unit`) count as
+       centre.
+    3. Side fixations not separated by a centre rest of :data:`MAX_BLIP_UNITS` form a group. A group
+       of two opposite fixations whose plateaus differ by at least
+       :data:`~dreamlink.link.eye_code.FULL_SWING_MIN_FRAC` of the full swing is a symbol; a group
+       of one side (a look to one side and back: a natural movement) is ignored; a longer group is
+       read as consecutive pairs (:func:`_pair_sides`: several elements whose centre rest a
+       natural movement filled), at a lower confidence. Groups
+       within ``FRAME_REST_SEC / 2`` of either end of the trace belong to a frame (the code rests
+       at centre for :data:`~dreamlink.link.eye_code.FRAME_REST_SEC` after and before the frames).
+    4. The centre time between two symbols ends a letter or a word by :func:`morse_thresholds`,
+       with the unit measured on the body (median side fixation /
+       :data:`~dreamlink.link.eye_code.SIDE_UNITS`, within 0.6–1.7 × the unit from ``hold_sec``).
 
     Parameters
     ----------
@@ -339,81 +436,64 @@ def decode_eye_morse_levels(
     Returns
     -------
     Decoded
-        Unreadable (with the reason) when an excursion crosses from one side to the other without
-        a centre fixation, stays out far longer than a symbol, or a group is no Morse letter.
+        Unreadable (with the reason) when there is no symbol, the gaze stays out far longer than
+        an element, or a group is no Morse letter.
     """
     kind = "eye_morse"
     times = np.asarray(times, dtype=float)
     levels = np.asarray(levels, dtype=float)
-    if times.size < 8 or not half > 0:
-        return _unreadable(kind, "no gaze trace between the LRLR frames", onset, end)
-    step = float(np.median(np.diff(times)))
-    n_c = max(2, int(round(CENTRE_SEC / step)))
-    c0, c1 = float(np.median(levels[:n_c])), float(np.median(levels[-n_c:]))
-    base = c0 + (c1 - c0) * (times - times[0]) / max(times[-1] - times[0], 1e-9)
-    state = _classify((levels - base) / half)
-    # Second pass: the centre level from the centre fixations around each moment (slow drift).
-    centre = state == 0
-    if centre.sum() >= n_c:
-        tc, lc = times[centre], levels[centre]
-        local = np.array(
-            [np.median(lc[(tc >= t - BASELINE_HALF_SEC) & (tc <= t + BASELINE_HALF_SEC)])
-             if np.any((tc >= t - BASELINE_HALF_SEC) & (tc <= t + BASELINE_HALF_SEC)) else np.nan
-             for t in times]
-        )
-        base = np.where(np.isfinite(local), local, base)
-    x = (levels - base) / half
-    state = _classify(x)
-    segs = _runs(state, times, step)
     unit = eye_code.morse_unit(hold_sec)
-    min_dwell = MIN_DWELL_UNITS * unit
-    for i in range(1, len(segs) - 1):
-        brief = segs[i][2] - segs[i][1] < MAX_BLIP_UNITS * unit
-        if segs[i][0] == 0 and brief and segs[i - 1][0] == segs[i + 1][0] != 0:
-            segs[i][0] = segs[i - 1][0]  # a brief return while out: one excursion
-    segs = _merge_equal(segs)
-    for seg in segs:
-        if seg[0] != 0 and seg[2] - seg[1] < min_dwell:
-            seg[0] = 0.0  # a brief excursion: a natural rapid eye movement
-    segs = _merge_equal(segs)
-    # The sender's unit, measured on the body itself: each symbol is held SYMBOL_UNITS units. The
-    # frame's fixations give it too, but more coarsely (at low sampling rates the detector sees
-    # sweeps last longer, so the fixations between them look shorter).
-    held = [seg[2] - seg[1] for seg in segs if seg[0] != 0]
-    body_unit = float(np.median(held)) / eye_code.SYMBOL_UNITS if held else unit
+    found = _side_runs(times, levels, half, unit) if half > 0 else None
+    if found is None:
+        return _unreadable(kind, "no gaze trace between the LRLR frames", onset, end)
+    runs, _x = found
+    blip = MAX_BLIP_UNITS * unit
+    groups: list[list[list[float]]] = []
+    for run in runs:
+        if groups and run[1] - groups[-1][-1][2] < blip:
+            groups[-1].append(run)
+        else:
+            groups.append([run])
+    max_out = 2.0 * max_symbol_sec(hold_sec)
+    min_swing = 2.0 * eye_code.FULL_SWING_MIN_FRAC
+    elements: list[tuple[str, float, float, float, float]] = []  # symbol, start, end, conf, side dwell
+    edge = 0.5 * eye_code.FRAME_REST_SEC
+    for grp in groups:
+        if grp[-1][2] > times[-1] - edge or grp[0][1] < times[0] + edge:
+            continue  # part of a frame: the code rests at centre after / before the frames
+        if grp[-1][2] - grp[0][1] > max_out:
+            return _unreadable(
+                kind, f"the gaze stayed out {grp[-1][2] - grp[0][1]:.1f} s from {grp[0][1]:.2f} s", onset, end
+            )
+        if len(grp) < 2:
+            continue  # one side and back: a natural movement, never a symbol
+        for first, second, swing in _pair_sides(grp):
+            if swing < min_swing:
+                continue  # no full swing: natural movements
+            sym = "." if first[3] > second[3] else "-"
+            conf = float(np.clip((swing - 1.0) / 0.8, 0.1, 1.0)) * (1.0 if len(grp) == 2 else 0.7)
+            dwell = 0.5 * ((first[2] - first[1]) + (second[2] - second[1]))
+            elements.append((sym, first[1], second[2], conf, dwell))
+    if not elements:
+        return _unreadable(kind, "no symbols between the LRLR frames", onset, end)
+    body_unit = float(np.median([e[4] for e in elements])) / eye_code.SIDE_UNITS
     body_unit = float(np.clip(body_unit, 0.6 * unit, 1.7 * unit))
     letter_thr, word_thr = morse_thresholds(body_unit)
-    max_out = max(max_symbol_sec(hold_sec), max_symbol_sec(body_unit))
     words: list[list[str]] = [[""]]
     symbols: list[tuple[str, float]] = []
-    prev: list[float] | None = None
-    for i, seg in enumerate(segs):
-        if seg[0] == 0:
-            continue
-        dwell = seg[2] - seg[1]
-        if dwell > max_out:
-            return _unreadable(kind, f"the gaze stayed out {dwell:.1f} s from {seg[1]:.2f} s", onset, end)
-        if prev is not None:
-            if i == 0 or segs[i - 1][0] != 0:
-                return _unreadable(
-                    kind, f"the gaze crossed sides at {seg[1]:.2f} s without a centre fixation", onset, end
-                )
-            gap = seg[1] - prev[2]
+    prev_end: float | None = None
+    for sym, start, stop, conf, _dwell in elements:
+        if prev_end is not None:
+            gap = start - prev_end
             if gap > word_thr:
                 words.append([""])
                 symbols.append((" / ", 1.0))
             elif gap > letter_thr:
                 words[-1].append("")
                 symbols.append((" ", 1.0))
-        sel = (times >= seg[1]) & (times <= seg[2])
-        depth = float(np.median(np.abs(x[sel]))) if sel.any() else 0.0
-        conf = float(np.clip((depth - 0.3) / 0.5, 0.1, 1.0)) * (1.0 if dwell >= 0.6 * hold_sec else 0.7)
-        sym = "." if seg[0] > 0 else "-"
         words[-1][-1] += sym
         symbols.append((sym, conf))
-        prev = seg
-    if prev is None:
-        return _unreadable(kind, "no symbols between the LRLR frames", onset, end)
+        prev_end = stop
     text_words = []
     for word in words:
         letters = []
@@ -430,10 +510,19 @@ def decode_eye_morse_levels(
 def _level_segments(
     times: np.ndarray, levels: np.ndarray, half: float, unit: float
 ) -> list[list[float]] | None:
+    """Left/centre/right fixations of a body's gaze level (count answers; see :func:`_level_segments_x`)."""
+    found = _level_segments_x(times, levels, half, unit, MIN_DWELL_UNITS)
+    return None if found is None else found[0]
+
+
+def _level_segments_x(
+    times: np.ndarray, levels: np.ndarray, half: float, unit: float, min_dwell_units: float,
+    symmetric: bool = False,
+) -> tuple[list[list[float]], np.ndarray] | None:
     """Left/centre/right fixations of a body's gaze level: steps 1–3 of :func:`decode_eye_morse_levels`.
 
-    Returns ``[state, start, end]`` runs (state +1 left, −1 right, 0 centre), or ``None`` when the
-    trace is too short.
+    Returns ``[state, start, end]`` runs (state +1 left, −1 right, 0 centre) and the level in
+    half-swing units from the centre baseline, or ``None`` when the trace is too short.
     """
     times = np.asarray(times, dtype=float)
     levels = np.asarray(levels, dtype=float)
@@ -444,7 +533,7 @@ def _level_segments(
     c0, c1 = float(np.median(levels[:n_c])), float(np.median(levels[-n_c:]))
     base = c0 + (c1 - c0) * (times - times[0]) / max(times[-1] - times[0], 1e-9)
     state = _classify((levels - base) / half)
-    centre = state == 0
+    centre = np.ones(times.size, dtype=bool) if symmetric else state == 0
     if centre.sum() >= n_c:
         tc, lc = times[centre], levels[centre]
         local = np.full(times.size, np.nan)
@@ -461,9 +550,9 @@ def _level_segments(
             segs[i][0] = segs[i - 1][0]
     segs = _merge_equal(segs)
     for seg in segs:
-        if seg[0] != 0 and seg[2] - seg[1] < MIN_DWELL_UNITS * unit:
+        if seg[0] != 0 and seg[2] - seg[1] < min_dwell_units * unit:
             seg[0] = 0.0
-    return _merge_equal(segs)
+    return _merge_equal(segs), x
 
 
 def decode_count_levels(
@@ -511,44 +600,14 @@ def decode_count_levels(
     return Decoded(kind, True, str(len(symbols)), symbols, _combine([c for _, c in symbols]), "", onset, end)
 
 
-def _pair_excursions(body: Sequence[Sweep]) -> list[tuple[Sweep, Sweep, float]] | str:
-    """Pair sweeps into (out, back) excursions, tolerating small natural movements in between.
-
-    From centre, a sweep goes out; the next sweep in the opposite direction of a similar size
-    (0.5–2 ×) brings the eyes back. Smaller sweeps while out (< 0.6 × the excursion, natural
-    REMs riding on the fixation) are skipped and lower that symbol's confidence by 20 % each;
-    a large sweep in the same direction, or an excursion that never returns, makes the message
-    unreadable (the reason is returned as a string).
-    """
-    pairs: list[tuple[Sweep, Sweep, float]] = []
-    out: Sweep | None = None
-    penalty = 1.0
-    for sw in body:
-        if out is None:
-            out, penalty = sw, 1.0
-            continue
-        ratio = sw.size / out.size
-        if sw.direction != out.direction and 0.5 <= ratio <= 2.0:
-            pairs.append((out, sw, penalty))
-            out = None
-        elif ratio < 0.6:
-            penalty *= 0.8  # a natural movement during the excursion's fixation
-        elif sw.direction == out.direction:
-            return f"excursion at {out.onset:.2f} s did not come back"
-        else:
-            return f"excursion at {out.onset:.2f} s came back to a different place"
-    if out is not None:
-        return f"the excursion at {out.onset:.2f} s did not return to centre (symbols need out and back)"
-    return pairs
-
-
 def morse_thresholds(hold_sec: float) -> tuple[float, float]:
     """Centre rests (s) that end a letter and a word of eye-Morse sent with fixations of ``hold_sec``.
 
-    :func:`dreamlink.link.eye_code.eye_morse` rests 1 unit at centre between the elements of a
-    letter, :data:`~dreamlink.link.eye_code.LETTER_GAP_UNITS` (4) between letters and
-    :data:`~dreamlink.link.eye_code.WORD_GAP_UNITS` (8) between words, each ±20 % with a real sender;
-    the thresholds sit between the longest shorter rest and the shortest longer one (2.2 and 5.6 units).
+    :func:`dreamlink.link.eye_code.eye_morse` rests :data:`~dreamlink.link.eye_code.ELEMENT_GAP_UNITS`
+    (2) units at centre between the elements of a letter,
+    :data:`~dreamlink.link.eye_code.LETTER_GAP_UNITS` (5) between letters and
+    :data:`~dreamlink.link.eye_code.WORD_GAP_UNITS` (10) between words, each ±20 % with a real sender;
+    the thresholds sit between the longest shorter rest and the shortest longer one (3.2 and 7 units).
     """
     u = eye_code.morse_unit(hold_sec)
     e, lt, w = eye_code.ELEMENT_GAP_UNITS, eye_code.LETTER_GAP_UNITS, eye_code.WORD_GAP_UNITS
@@ -562,8 +621,17 @@ def max_symbol_sec(hold_sec: float) -> float:
     return 2.0 * eye_code.SYMBOL_UNITS * eye_code.morse_unit(hold_sec)
 
 
-def _count_like(body: Sequence[Sweep]) -> bool:
-    return len(body) >= 2 and body[0].direction == "L" and body[1].size >= 1.4 * body[0].size
+def _count_like(body: Sequence[Sweep], full: float) -> bool:
+    """Whether a message body is a count (left, then full swings) rather than eye-Morse.
+
+    Both start with a half sweep left and a full swing right, but a count goes on with full swings
+    while every eye-Morse element returns to centre with a half sweep and leaves it with another.
+    """
+    if not (len(body) >= 2 and body[0].direction == "L" and body[1].size >= 1.4 * body[0].size):
+        return False
+    sizes = [s.size for s in body[1:]]
+    n_full = sum(1 for x in sizes if x >= 0.7 * full)
+    return len(sizes) - n_full <= 1 + n_full / 3.0
 
 
 # -- eye: streaming ----------------------------------------------------------------------------
@@ -665,7 +733,7 @@ class EyeMessageDecoder:
             if stop == len(b) - 1 and not (b[-1].direction == "L" and b[-1].size <= 0.9 * self._full):
                 continue
             fr = self._frames_by_end.get(round(b[stop - 1].end, 6)) if self._use_frames else None
-            if fr is not None and self._same_pace(fr):
+            if fr is not None and self._same_pace(fr) and self._full_swings(fr):
                 # The frame's first sweep may be a movement the detector did not pass as a sweep
                 # (then it is not in the body): the frame starts at the first body sweep from it on.
                 starts = [i for i in range(stop) if b[i].onset >= fr[0].onset - 1e-6]
@@ -679,9 +747,50 @@ class EyeMessageDecoder:
                 ok
                 and self._same_pace(cand)
                 and np.median([s.size for s in cand[1:]]) >= CLOSING_FULL_FRAC * self._full
+                and self._full_swings(cand)
             ):
                 return stop - 4, stop
         return None
+
+    def _full_swings(self, frame: Sequence[Sweep]) -> bool:
+        """Whether a closing frame's fixations are at the extremes, full swings apart.
+
+        Inside an eye-Morse body, a dot followed by a dash ("A") gives sweeps L (half), R (full),
+        L (half), R (half): an LRLR to a tolerant marker detector, but its third fixation is at
+        centre; the dot's way back and the dash give L (half), R (half), L (full), R (half), whose
+        first two fixations are only half a swing apart. With the level trace, the median gaze
+        levels ``c`` before the frame and ``p1``, ``p2``, ``p3`` of the fixations after sweeps 1, 2,
+        3 must go left, right, left with two similar swings ``p1 − p2`` and ``p3 − p2`` (the smaller
+        ≥ :data:`FRAME_SWING_RATIO` × the larger, and ≥ half :data:`CLOSING_FULL_FRAC` × the opening
+        frame's full swing), and ``p3`` as far left of ``c`` as half of ``p1`` is (both are far-left
+        fixations). The frame is judged on itself, not against the opening frame, whose size
+        natural REMs can inflate. Without the level trace, each of swings 2–4 must be
+        :data:`CLOSING_FULL_FRAC` × the opening frame's full swing. In both cases no sweep may last
+        longer than :data:`FRAME_MAX_SWEEP_SEC`. Not applied when a count is expected
+        (``mode="count"``): a count's body has no half sweeps to confuse with a frame.
+        """
+        need = CLOSING_FULL_FRAC * self._full
+        if self.mode == "count":
+            return True  # a count's body is full swings itself; its frame is told by the rest before it
+        if max(s.movement.duration for s in frame) > FRAME_MAX_SWEEP_SEC:
+            return False  # two sweeps joined across a centre rest (a dot's way back and the next way out)
+        if self.levels is not None:
+            _, before = self.levels(frame[0].onset - 0.4, frame[0].onset - 0.03)
+            p = []
+            for a, b in zip(frame[:-1], frame[1:], strict=True):
+                _, lv = self.levels(a.end + 0.03, b.onset - 0.03)
+                if len(lv) < 2:
+                    break
+                p.append(float(np.median(lv)))
+            if len(p) == 3 and len(before) >= 2:
+                c = float(np.median(before))
+                s1, s2 = p[0] - p[1], p[2] - p[1]
+                return (
+                    min(s1, s2) >= 0.5 * need
+                    and min(s1, s2) >= FRAME_SWING_RATIO * max(s1, s2)
+                    and p[2] - c >= 0.5 * (p[0] - c)
+                )
+        return min(s.size for s in frame[1:]) >= need
 
     def _same_pace(self, frame: Sequence[Sweep]) -> bool:
         gaps = [y.onset - x.end for x, y in zip(frame[:-1], frame[1:], strict=True)]
@@ -721,7 +830,7 @@ class EyeMessageDecoder:
         inner = self._body[: close[0]]
         if not inner:
             return None
-        counting = self.mode == "count" or (self.mode == "auto" and _count_like(inner))
+        counting = self.mode == "count" or (self.mode == "auto" and _count_like(inner, self._full))
         if counting:
             # A count's body ends with a half sweep back to centre (left, from the last right look)
             # before its closing frame: then the frame is not the first swings of a "2", and the
@@ -750,14 +859,15 @@ class EyeMessageDecoder:
             close = self._closing()
             if close is not None:
                 inner = self._body[: close[0]]
-                if self.mode == "count" or (inner and _count_like(inner)):
+                if self.mode == "count" or (inner and _count_like(inner, self._full)):
                     self._close_onset = self._body[close[0]].onset
                     return self._finish(decode_count, inner, now)
                 if not inner:  # two LRLR markers in a row: markers, not a message
                     self._open = None
                     self._body = []
                     return None
-        if quiet >= max(EYE_MAX_PAUSE_SEC, 10.0 * eye_code.morse_unit(self._hold) + 2.0):
+        longest_rest = 1.3 * eye_code.WORD_GAP_UNITS * eye_code.morse_unit(self._hold)  # a word gap, +30 %
+        if quiet >= max(EYE_MAX_PAUSE_SEC, longest_rest + 2.0):
             onset = self._open[0].onset
             self._open = None
             kind = "count" if self.mode == "count" else "eye_morse"
@@ -769,7 +879,7 @@ class EyeMessageDecoder:
         onset = self._open[0].onset
         end = self._body[-1].end
         if fn is decode_eye_morse:
-            res = decode_eye_morse(inner, self._hold, onset, end)
+            res = decode_eye_morse(inner, self._hold, onset, end, full=self._full)
             if self.levels is not None:
                 t, lv = self.levels(self._body_t0, self._close_onset - 0.05)
                 by_level = decode_eye_morse_levels(t, lv, 0.5 * self._full, self._hold, onset, end)

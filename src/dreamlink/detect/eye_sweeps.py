@@ -126,6 +126,9 @@ class EyeSettings:
     max_plateau_spread : float
         Largest 10–90 % range of the signal during a fixation between the sweeps of an LRLR, as a
         fraction of its typical swing (:meth:`EyeSignalDetector.plateau_sizes`).
+    max_gap_ratio : float
+        Longest over shortest fixation between the sweeps of an LRLR: a sender keeps a pace (±20 %),
+        while a "marker" that borrows natural movements for its first sweeps rarely does.
     """
 
     lowpass_hz: float = 15.0
@@ -144,10 +147,11 @@ class EyeSettings:
     min_full_frac: float = 0.4
     min_gap_sec: float = 0.15
     max_gap_sec: float = 2.5
-    min_frame_ratio: float = 1.3
+    min_frame_ratio: float = 1.15
     max_full_spread: float = 2.2
     max_skip_frac: float = 0.6
     max_plateau_spread: float = 0.5
+    max_gap_ratio: float = 2.5
 
 
 @dataclass(frozen=True)
@@ -275,6 +279,8 @@ def lrlr_check(
     gaps = [b.onset - a.end for a, b in zip(sweeps[:-1], sweeps[1:], strict=True)]
     if min(gaps) < settings.min_gap_sec or max(gaps) > settings.max_gap_sec:
         return False, 0.0, f"fixations of {min(gaps):.2f}-{max(gaps):.2f} s between sweeps"
+    if max(gaps) > settings.max_gap_ratio * min(gaps):
+        return False, 0.0, f"uneven fixations ({min(gaps):.2f}-{max(gaps):.2f} s): not one sender's pace"
     size = [s.size for s in sweeps] if sizes is None else [float(x) for x in sizes]
     if min(size) <= 0:
         return False, 0.0, "a swing goes the wrong way between the fixations"
@@ -659,7 +665,10 @@ class EyeSignalDetector:
                 and last.direction == sweep.direction
                 and sweep.onset - last.end < (self._settle + self._win) / self.sfreq
             ):
-                sweep = None  # the same saccade seen twice (a dip in its velocity): keep the first
+                # The same saccade seen twice (a dip in its velocity). Keep the first, unless the
+                # second is the larger part (a natural movement ran into the start of a deliberate
+                # sweep): then the two are one sweep, which replaces the first for the LRLR search.
+                sweep = self._join_dip(last, sweep) if sweep.size > last.size else None
             if sweep is not None:
                 self._sweeps_all = [sweep]
                 self._sweeps.append(sweep)
@@ -669,6 +678,16 @@ class EyeSignalDetector:
                     events.append(lrlr)
         self._pending = keep
         return events
+
+    def _join_dip(self, first: Sweep, second: Sweep) -> Sweep:
+        """One sweep from two same-direction parts of one saccade; drops the first from the LRLR search."""
+        a, b = first.movement, second.movement
+        m = Movement(
+            a.onset, b.end - a.onset, a.amplitude + b.amplitude, max(a.peak_velocity, b.peak_velocity),
+            a.flat_before, b.flat_after, b.common_ratio, b.detected_at, False,
+        )
+        self._recent = [r for r in self._recent if r is not first]
+        return Sweep(m, second.confidence)
 
     def _measure(
         self, start: int, end: int, peak: float, too_long: bool, pre: np.ndarray, post: np.ndarray
@@ -723,7 +742,8 @@ class EyeSignalDetector:
         The marker's first sweep starts from whatever the eyes were doing before it; in REM sleep
         that is often a burst of natural movements, so its fixation window before is not flat and
         the sweep test refuses it. When the three full swings are there, a recent leftward movement
-        of the right size may stand in for it (confidence × 0.8); the LRLR tests are unchanged.
+        of the right size may stand in for it (confidence × 0.8; the latest such movement); the
+        LRLR tests are unchanged.
         """
         best: tuple[list[Sweep], float] | None = None
         for m in self._rejected:
@@ -733,7 +753,9 @@ class EyeSignalDetector:
             found = find_lrlr(seq, self.swing, self.settings, self.plateau_sizes)
             if found is not None and found[0][0].movement is m:
                 found = (found[0], found[1] * 0.8)
-                if best is None or found[1] > best[1]:
+                # The latest stand-in is the one next to the second sweep, as the marker's first
+                # sweep is (an earlier one is a natural movement before the marker).
+                if best is None or m.onset > best[0][0].onset:
                     best = found
         return best
 

@@ -14,23 +14,35 @@ Count answer
     LRLR, ``n`` left-right excursions ("LR" = one count: far left then far right, so all but the
     first sweep are full swings), back to centre, a pause of 1.5 s, LRLR. "4" is four LR pairs
     (Konkoly et al. 2021 asked "8 − 4?" and got four LR movements).
-Eye-Morse (timed fixations; ITU-R M.1677-1 Morse letters)
-    LRLR, a pause at centre, the text, a pause at centre, LRLR. Each Morse element is one
-    excursion from centre and back: look **far left** = dot, look **far right** = dash, held
-    there for :data:`SYMBOL_UNITS` units. The unit is ``u = max(hold, MIN_UNIT_SEC)``, so a
-    symbol is held ≥ 1 s. Between the elements of a letter the eyes rest at centre for 1 unit,
-    between letters :data:`LETTER_GAP_UNITS` units, between words :data:`WORD_GAP_UNITS` units.
+Eye-Morse (full-swing elements; ITU-R M.1677-1 Morse letters)
+    LRLR, a pause at centre, the text, a pause at centre, LRLR. Each Morse element is one **full
+    swing** between the extremes, framed by centre rests; the *direction* of the swing is the
+    symbol:
 
-    Why this shape. The direction of an excursion, not its duration, carries the symbol, because
-    direction is what a horizontal EOG measures most reliably. The long fixation is what separates a
-    symbol from the natural rapid eye movements of REM sleep, which are as large as a half sweep
-    but brief (a saccade and a few hundred ms of fixation; Takahashi & Atsumi 1997): the decoder
-    reads the gaze *level* and ignores excursions shorter than one unit. Full-swing symbols (far
-    left ↔ far right) would be twice as large, but they cannot carry a direction per symbol (the
-    eyes can only swing back the way they came) and they would break the left=dot/right=dash
-    sequence the simulator and its tests rely on; the timed fixation buys robustness instead.
-    Gaps are in units of the sender's own ``hold`` (measured by the decoder from the opening LRLR),
-    so slow and fast senders both decode.
+    * dot  = centre → far **left** → far **right** → centre (the full swing goes rightward);
+    * dash = centre → far **right** → far **left** → centre (the full swing goes leftward).
+
+    Each extreme is held :data:`SIDE_UNITS` (1) unit, so an element is out for
+    :data:`SYMBOL_UNITS` (2) units. The unit is ``u = max(hold, MIN_UNIT_SEC)`` (≥ 0.5 s). Between
+    the elements of a letter the eyes rest at centre for :data:`ELEMENT_GAP_UNITS` (2) units,
+    between letters :data:`LETTER_GAP_UNITS` (5) units, between words :data:`WORD_GAP_UNITS` (10)
+    units. The rest between elements is long enough (≥ 0.8 s) that the half sweep back to centre
+    and the next half sweep out are never taken for one split full swing. As horizontal-EOG sweeps
+    (E1 − E2 positive = leftward gaze) a dot is L (half), R (full), L (half) and a dash R (half),
+    L (full), R (half); "E" in eye-Morse is the body of a count of 1, so a one-element message is
+    only read as Morse when Morse is expected.
+
+    Why this shape. Natural rapid eye movements of REM sleep start from wherever the eyes are and
+    are about as large as a half sweep (centre ↔ one side) but brief: a saccade and a few hundred
+    ms of fixation (Takahashi & Atsumi 1997). A full swing is twice that size, so the decoder
+    reads a symbol only where the gaze level moves from one extreme *straight across* to the other
+    (≥ :data:`FULL_SWING_MIN_FRAC` of the sender's own full swing, measured on the opening LRLR),
+    each side held; a natural excursion to one side and back is never a symbol, whatever its
+    size or duration. Direction is what a horizontal EOG measures most reliably, and a swing's
+    direction is carried by the order of two fixations, not by their duration. An element never
+    contains two full swings in a row, so no run of elements looks like the LRLR marker (one half
+    sweep and three full swings). Gaps are in units of the sender's own ``hold`` (measured by the
+    decoder from the opening LRLR and the body), so slow and fast senders both decode.
 
 This module defines the code only, as gesture sequences; the detector and decoders live in
 :mod:`dreamlink.detect`, the simulator injects these gestures.
@@ -57,10 +69,15 @@ Direction = Literal["L", "R"]
 
 #: Shortest eye-Morse unit (s): the unit is ``max(hold, MIN_UNIT_SEC)``.
 MIN_UNIT_SEC = 0.5
-#: An eye-Morse symbol (dot = far left, dash = far right) is held this many units.
-SYMBOL_UNITS = 2.0
+#: Each extreme of an eye-Morse element is held this many units.
+SIDE_UNITS = 1.0
+#: An eye-Morse element (dot = left then right, dash = right then left) is out this many units.
+SYMBOL_UNITS = 2.0 * SIDE_UNITS
+#: A symbol's swing between its two fixations is at least this fraction of the sender's full swing
+#: (a natural rapid eye movement is about half of it).
+FULL_SWING_MIN_FRAC = 0.6
 #: Centre rest between the elements of a letter, between letters and between words (units).
-ELEMENT_GAP_UNITS, LETTER_GAP_UNITS, WORD_GAP_UNITS = 1.0, 4.0, 8.0
+ELEMENT_GAP_UNITS, LETTER_GAP_UNITS, WORD_GAP_UNITS = 2.0, 5.0, 10.0
 #: Centre rest (s) after the opening frame and before the closing frame of an eye-Morse message.
 FRAME_REST_SEC = 2.0
 #: Pause between letters of eye-Morse at the shortest unit (s; kept for reference).
@@ -109,9 +126,9 @@ def morse_unit(hold: float) -> float:
 
 
 def eye_morse(text: str, hold: float = 0.5) -> list[Gesture]:
-    """LRLR, the text in eye-Morse (far left = dot, far right = dash, timed fixations), LRLR.
+    """LRLR, the text in eye-Morse (dot = full swing left → right, dash = right → left), LRLR.
 
-    See the module docstring for the timing; ``hold`` is the sender's fixation time (s).
+    See the module docstring for the code and its timing; ``hold`` is the sender's fixation time (s).
     """
     u = morse_unit(hold)
     body: list[Gesture] = [Gesture(0, FRAME_REST_SEC)]
@@ -120,7 +137,9 @@ def eye_morse(text: str, hold: float = 0.5) -> list[Gesture]:
             body[-1] = Gesture(0, WORD_GAP_UNITS * u)
         for letter in word.split(" "):
             for symbol in letter:
-                body.append(Gesture(-1 if symbol == "." else 1, SYMBOL_UNITS * u))
+                first = -1 if symbol == "." else 1
+                body.append(Gesture(first, SIDE_UNITS * u))
+                body.append(Gesture(-first, SIDE_UNITS * u))
                 body.append(Gesture(0, ELEMENT_GAP_UNITS * u))
             body[-1] = Gesture(0, LETTER_GAP_UNITS * u)
     body[-1] = Gesture(0, max(LETTER_GAP_UNITS * u, FRAME_REST_SEC))
