@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import click
 
 from dreamlink.errors import SourceError
-from dreamlink.sources.base import Source
+from dreamlink.sources.base import Source, parse_speed
 
 
 @dataclass
@@ -111,17 +111,6 @@ def play_source(
     return PlayReport(n_seen, n_chunks, n_seen / info.sfreq, time.monotonic() - t_start, gaps, expected)
 
 
-def _parse_speed(value: str) -> float | None:
-    if value.strip().lower() in ("max", "inf", "none"):
-        return None
-    try:
-        speed = float(value)
-    except ValueError as err:
-        raise SourceError(f"--speed must be a number or 'max', got {value!r}") from err
-    if not speed > 0:
-        raise SourceError(f"--speed must be positive or 'max', got {value!r}")
-    return speed
-
 
 def _fmt_duration(sec: float) -> str:
     h, rem = divmod(sec, 3600)
@@ -175,7 +164,7 @@ def command(source: str, speed: str, duration: float | None, picks: str | None, 
     spec = parse_source(source)
     options: dict[str, object] = {}
     if spec.kind in ("file", "sim"):
-        options["speed"] = _parse_speed(speed)
+        options["speed"] = parse_speed(speed)
     if picks:
         if spec.kind not in ("file", "brainflow"):
             raise SourceError("--picks works with file and brainflow sources")

@@ -7,21 +7,8 @@ import sys
 
 import click
 
-from dreamlink.errors import RecordingError, SourceError
-
-
-def _parse_speed(value: str | None) -> float | None:
-    if value is None:
-        return None
-    if value.strip().lower() in ("max", "inf", "none"):
-        return None
-    try:
-        speed = float(value)
-    except ValueError as err:
-        raise SourceError(f"--speed must be a number or 'max', got {value!r}") from err
-    if not speed > 0:
-        raise SourceError(f"--speed must be positive or 'max', got {value!r}")
-    return speed
+from dreamlink.errors import RecordingError
+from dreamlink.sources.base import parse_speed
 
 
 @click.command(name="record")
@@ -65,7 +52,7 @@ def command(source: str, duration: float | None, out: str, speed: str | None, fi
 
     if duration is not None and not duration > 0:
         raise RecordingError(f"--duration must be a positive number of seconds, got {duration:g}")
-    options = {} if speed is None else {"speed": _parse_speed(speed)}
+    options = {} if speed is None else {"speed": parse_speed(speed)}
     src = open_source(source, **options)
     events = []
     night = getattr(src, "night", None)

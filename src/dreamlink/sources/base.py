@@ -324,6 +324,26 @@ class PacedSource(Source):
         return data
 
 
+def parse_speed(value: str | float | None) -> float | None:
+    """A pacing factor from the command line: a positive number (× real time), or ``max``/``inf``/``none``
+    (or ``None``) for as fast as possible.
+
+    Raises
+    ------
+    SourceError
+        For anything else, with the accepted forms in the message.
+    """
+    if value is None or str(value).strip().lower() in ("max", "inf", "none"):
+        return None
+    try:
+        speed = float(value)
+    except ValueError as err:
+        raise SourceError(f"--speed must be a number or 'max', got {value!r}") from err
+    if not speed > 0:
+        raise SourceError(f"--speed must be positive or 'max', got {value!r}")
+    return speed
+
+
 def check_channels(info: SourceInfo, wanted: Sequence[str]) -> list[int]:
     """Row indices of ``wanted`` channels, raising a fix-it error naming any missing one."""
     return [info.index(name) for name in wanted]
