@@ -149,6 +149,26 @@ def _unreadable(kind: str, reason: str, onset: float, end: float, at: float = 0.
     return Decoded(kind, False, None, (), 0.0, reason, onset, end, at)
 
 
+def _spell(
+    kind: str, words: list[list[str]], symbols: list[tuple[str, float]], onset: float, end: float
+) -> Decoded:
+    """Decode Morse ``words`` (lists of dot/dash codes) into text; unreadable if a code is no letter.
+
+    The message confidence combines the per-element (dot/dash) confidences of ``symbols``.
+    """
+    text_words = []
+    for word in words:
+        letters = []
+        for code in word:
+            letter = morse.decode_letter(code)
+            if letter is None:
+                return _unreadable(kind, f"{code!r} is not a Morse letter", onset, end)
+            letters.append(letter)
+        text_words.append("".join(letters))
+    conf = _combine([c for s, c in symbols if s in ".-"])
+    return Decoded(kind, True, " ".join(text_words), tuple(symbols), conf, "", onset, end)
+
+
 def _combine(conf: Sequence[float]) -> float:
     return float(np.clip(np.min(conf) if len(conf) else 1.0, 0.0, 1.0))
 
@@ -250,17 +270,7 @@ def decode_eye_morse(
         words[-1][-1] += sym
         symbols.append((sym, min(out.confidence, across.confidence, back.confidence) * penalty))
         prev_end = back.end
-    text_words = []
-    for word in words:
-        letters = []
-        for code in word:
-            letter = morse.decode_letter(code)
-            if letter is None:
-                return _unreadable(kind, f"{code!r} is not a Morse letter", onset, end)
-            letters.append(letter)
-        text_words.append("".join(letters))
-    conf = _combine([c for s, c in symbols if s in ".-"])
-    return Decoded(kind, True, " ".join(text_words), tuple(symbols), conf, "", onset, end)
+    return _spell(kind, words, symbols, onset, end)
 
 
 def _elements(body: Sequence[Sweep], full: float) -> list[tuple[Sweep, Sweep, Sweep, float]] | str:
@@ -494,17 +504,7 @@ def decode_eye_morse_levels(
         words[-1][-1] += sym
         symbols.append((sym, conf))
         prev_end = stop
-    text_words = []
-    for word in words:
-        letters = []
-        for code in word:
-            letter = morse.decode_letter(code)
-            if letter is None:
-                return _unreadable(kind, f"{code!r} is not a Morse letter", onset, end)
-            letters.append(letter)
-        text_words.append("".join(letters))
-    conf = _combine([c for s_, c in symbols if s_ in ".-"])
-    return Decoded(kind, True, " ".join(text_words), tuple(symbols), conf, "", onset, end)
+    return _spell(kind, words, symbols, onset, end)
 
 
 def _level_segments(
@@ -965,17 +965,7 @@ def decode_emg_morse(twitches: Sequence[Twitch]) -> Decoded:
         sym = "-" if t.long else "."
         words[-1][-1] += sym
         symbols.append((sym, t.confidence))
-    out = []
-    for word in words:
-        letters = []
-        for code in word:
-            letter = morse.decode_letter(code)
-            if letter is None:
-                return _unreadable(kind, f"{code!r} is not a Morse letter", onset, end)
-            letters.append(letter)
-        out.append("".join(letters))
-    conf = _combine([c for s, c in symbols if s in ".-"])
-    return Decoded(kind, True, " ".join(out), tuple(symbols), conf, "", onset, end)
+    return _spell(kind, words, symbols, onset, end)
 
 
 @dataclass
