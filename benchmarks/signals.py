@@ -280,6 +280,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer passes (for a smoke run)")
     ap.add_argument("--seed", type=int, default=20261125)
+    ap.add_argument(
+        "--kinds", default="", help="comma-separated subset of signal kinds, e.g. lrlr,eye_morse"
+    )
+    ap.add_argument("--no-false", action="store_true", help="skip the false-signal and REM-density runs")
     args = ap.parse_args()
     if not DATA.is_dir():
         sys.exit(f"real data folder {DATA} is absent: nothing to benchmark")
@@ -289,6 +293,12 @@ def main() -> None:
     passes = {"lrlr": 3, "count": 4, "eye_morse": 5, "emg_yes_no": 2, "emg_morse": 2}
     if args.quick:
         passes = dict.fromkeys(passes, 1)
+    if args.kinds:
+        wanted = [k.strip() for k in args.kinds.split(",") if k.strip()]
+        unknown = sorted(set(wanted) - set(passes))
+        if unknown:
+            sys.exit(f"unknown --kinds {unknown}; choose from {sorted(passes)}")
+        passes = {k: v for k, v in passes.items() if k in wanted}
     rows = []
     for kind, n_pass in passes.items():
         for bg in bgs:
@@ -329,7 +339,7 @@ def main() -> None:
 
     # False signals on un-injected real data.
     false_rows = []
-    for bg in bgs:
+    for bg in [] if args.no_false else bgs:
         for label, calib in (
             ("swing 600 µV (calibrated, low end)", Calibration(600e-6)),
             ("swing 400 µV (below range)", Calibration(400e-6)),
@@ -363,10 +373,14 @@ def main() -> None:
             false_rows.append((bg, label, swing, counts))
 
     # REM density vs YASA.
-    rem_bg = bgs[0]
-    res = detect_array(rem_bg.data, rem_bg.info, "E1", "E2", calibration=Calibration(600e-6), rem_events=True)
-    onsets = [e.onset for e in res.events if e.trial_type == "rem"]
-    cmp = compare_with_yasa(rem_bg.data[0], rem_bg.data[1], rem_bg.sfreq, onsets)
+    cmp = None
+    if not args.no_false:
+        rem_bg = bgs[0]
+        res = detect_array(
+            rem_bg.data, rem_bg.info, "E1", "E2", calibration=Calibration(600e-6), rem_events=True
+        )
+        onsets = [e.onset for e in res.events if e.trial_type == "rem"]
+        cmp = compare_with_yasa(rem_bg.data[0], rem_bg.data[1], rem_bg.sfreq, onsets)
 
     # -- print ----------------------------------------------------------------------------------
     print()
@@ -403,6 +417,9 @@ def main() -> None:
         "Count answers are read as soon as the closing frame follows the body's return to centre "
         "(otherwise once the eyes rest after it: the long p99)."
     )
+    if cmp is None:
+        print(f"(tuning run: false signals skipped; {time.time() - t_start:.0f} s, seed {args.seed})")
+        return
     print()
     print("## False signals on UN-injected real recordings")
     print()
