@@ -49,7 +49,7 @@ from dreamlink.events import Event
 from dreamlink.hypnogram import STAGES, Hypnogram
 from dreamlink.staging import features as feat
 from dreamlink.staging.calibration import StageCalibration, load_default_calibration
-from dreamlink.staging.engines import CH_TYPES, load_yasa_classifier
+from dreamlink.staging.engines import CH_TYPES, load_yasa_classifier, load_yasa_forest
 from dreamlink.staging.hmm import backward_message, forward_step, load_transitions
 
 logger = logging.getLogger("dreamlink.staging.causal")
@@ -280,6 +280,7 @@ class CausalStager:
         self.expected_hours = float(expected_hours)
         self.t0 = float(t0)
         self._clf = load_yasa_classifier(self.model_types)
+        self._forest = load_yasa_forest(self.model_types)
         self._classes = [list(self._clf.classes_).index(s) for s in STAGES]
         self._resampler = CausalResampler(self.sfreq, len(ch_types))
         self._buf = np.zeros((len(ch_types), 0))
@@ -497,8 +498,8 @@ class CausalStager:
         row.update({f"{k}_p2min_norm": v for k, v in zip(self._names, p_norm, strict=True)})
         row["time_hour"] = t_start / 3600.0
         row["time_norm"] = min(t_start / (self.expected_hours * 3600.0), 1.0)
-        x = np.array([[row[k] for k in self._clf.feature_name_]], dtype=np.float32).astype(np.float64)
-        proba = np.asarray(self._clf.booster_.predict(x, num_threads=1))[0, self._classes]
+        x = np.array([[row[k] for k in self._forest.feature_names]], dtype=np.float32).astype(np.float64)
+        proba = self._forest.predict(x)[0, self._classes]
         cal = self.calibration.get(key)
         if cal is not None:
             proba = cal.apply(proba)

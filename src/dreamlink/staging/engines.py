@@ -8,7 +8,8 @@ one stage and one probability row per 30-s epoch from the start.
 ``dreamlink``
     dreamlink's vectorised feature pipeline (:mod:`dreamlink.staging.features`, the same features
     computed for all epochs at once), classified by YASA's pretrained LightGBM for the channel
-    combination given (shipped in YASA's wheel, loaded once per process), then dreamlink's
+    combination given (shipped in YASA's wheel, loaded once per process; its trees evaluated by
+    :mod:`dreamlink.staging.forest`, the same probabilities ~10× faster), then dreamlink's
     per-stage calibration (:mod:`dreamlink.staging.calibration`) learnt on the real labelled data
     (leave-one-recording-out in the benchmark).
 ``dreamlink-fast``
@@ -66,6 +67,14 @@ def load_yasa_classifier(ch_types: tuple[str, ...]):
     return clf
 
 
+@functools.lru_cache(maxsize=8)
+def load_yasa_forest(ch_types: tuple[str, ...]):
+    """YASA's pretrained model for ``ch_types`` as a :class:`~dreamlink.staging.forest.Forest` (cached)."""
+    from dreamlink.staging.forest import forest_from_booster
+
+    return forest_from_booster(load_yasa_classifier(tuple(ch_types)).booster_)
+
+
 def predict_proba_yasa_model(table: pd.DataFrame, ch_types: tuple[str, ...]) -> np.ndarray:
     """Probabilities ``(n_epochs, 5)`` in :data:`STAGES` order from YASA's pretrained model.
 
@@ -77,10 +86,21 @@ def predict_proba_yasa_model(table: pd.DataFrame, ch_types: tuple[str, ...]) -> 
         The channel types present.
     """
     clf = load_yasa_classifier(tuple(ch_types))
-    X = table[clf.feature_name_].to_numpy(np.float64)
-    raw = clf.booster_.predict(X, num_threads=1)  # the booster directly: no pandas validation per call
+    forest = load_yasa_forest(tuple(ch_types))
+    X = table[list(forest.feature_names)].to_numpy(np.float64)
+    raw = forest.predict(X)  # == clf.booster_.predict(X), ~5x faster on a night's epochs (see forest.py)
     order = [list(clf.classes_).index(s) for s in STAGES]
     return np.asarray(raw)[:, order]
+
+
+def predict_proba_yasa_matrix(matrix: np.ndarray, names: list[str], ch_types: tuple[str, ...]) -> np.ndarray:
+    """:func:`predict_proba_yasa_model` on a feature matrix whose columns are called ``names``."""
+    clf = load_yasa_classifier(tuple(ch_types))
+    forest = load_yasa_forest(tuple(ch_types))
+    pos = {n: i for i, n in enumerate(names)}
+    X = matrix[:, [pos[n] for n in forest.feature_names]].astype(np.float64)
+    order = [list(clf.classes_).index(s) for s in STAGES]
+    return forest.predict(X)[:, order]
 
 
 def _proba_frame(proba: np.ndarray) -> pd.DataFrame:
@@ -167,8 +187,10 @@ class DreamlinkEngine(StagingEngine):
 
     def predict(self, signals: Mapping[str, np.ndarray], sfreq: float) -> tuple[np.ndarray, pd.DataFrame]:
         types = tuple(t for t in CH_TYPES if t in signals)
-        table = self.feature_table(signals, sfreq)
-        proba = predict_proba_yasa_model(table, types)
+        data = np.vstack([np.asarray(signals[t], dtype=np.float64) for t in types])
+        x = feat.bandpass_resample(data, sfreq)
+        matrix, names = feat.offline_feature_matrix(*feat.raw_feature_arrays(list(x), types))
+        proba = predict_proba_yasa_matrix(matrix, names, types)
         if self.calibration is not None:
             proba = self.calibration.apply(proba)
         if self.hmm:
