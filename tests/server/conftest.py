@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -14,49 +13,17 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from dreamlink.server.app import create_app
-from dreamlink.server.auth import create_user, get_user, issue_token
 from dreamlink.server.db import Database
-from dreamlink.server.sessions import add_member, create_session, grant
+from tests.server.helpers import PASSWORD, WORLD_USERS, World, populate_world
 
-PASSWORD = "correct-horse-9"
-
-#: name -> global role
-USERS = {
-    "root": "admin",
-    "op": "operator",
-    "obs": "observer",
-    "alice": "dreamer",
-    "bob": "dreamer",
-    "mallory": "operator",  # not a member of the session
-    "eve": "dreamer",  # not a member of the session
-    "oscar": "observer",  # not a member
-}
-
-
-@dataclass
-class World:
-    client: TestClient
-    app: object
-    sid: str
-    tokens: dict[str, str]
-    db_path: Path
-
-    def h(self, name: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens[name]}"}
+__all__ = ["PASSWORD", "WORLD_USERS", "World", "build_world", "make_app"]
 
 
 def _template(folder: Path) -> tuple[Path, str, dict[str, str]]:
     """Build the populated database once (Argon2 hashing is deliberately slow)."""
     db_path = folder / "template.sqlite"
     db = Database(db_path)
-    for name, role in USERS.items():
-        create_user(db, name, role, PASSWORD)
-    sid = create_session(db, "night", get_user(db, "op"))
-    add_member(db, sid, "obs", "observer")
-    add_member(db, sid, "alice", "dreamer")
-    add_member(db, sid, "bob", "dreamer")
-    grant(db, sid, get_user(db, "alice"), "op")  # alice: visible to op only
-    tokens = {name: issue_token(db, get_user(db, name))[0] for name in USERS}
+    sid, tokens = populate_world(db, alice_visible_to="op")  # alice: visible to op only
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
     return db_path, sid, tokens

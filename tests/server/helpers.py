@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -36,6 +37,51 @@ def add_users(db_path: Path, users: dict[str, str]) -> None:
             create_user(db, name, role, PASSWORD)
     finally:
         db.close()
+
+
+@dataclass
+class World:
+    """An in-process server for a test: its client, app, the session id, tokens, database file."""
+
+    client: object
+    app: object
+    sid: str
+    tokens: dict[str, str]
+    db_path: Path | None = None
+
+    def h(self, name: str) -> dict[str, str]:
+        """Authorization header of user ``name``."""
+        return {"Authorization": f"Bearer {self.tokens[name]}"}
+
+
+#: The accounts of the in-process test worlds: name -> global role.
+WORLD_USERS = {
+    "root": "admin",
+    "op": "operator",
+    "obs": "observer",
+    "alice": "dreamer",
+    "bob": "dreamer",
+    "mallory": "operator",  # not a member of the session
+    "eve": "dreamer",  # not a member of the session
+    "oscar": "observer",  # not a member
+}
+
+
+def populate_world(db, alice_visible_to: str | None) -> tuple[str, dict[str, str]]:
+    """Accounts of every role, one session "night" run by op with obs, alice and bob as members,
+    alice's data granted to ``alice_visible_to`` (a user name, or ``None`` = the whole session).
+    Returns the session id and a bearer token per user."""
+    from dreamlink.server.auth import create_user, get_user, issue_token
+    from dreamlink.server.sessions import add_member, create_session, grant
+
+    for name, role in WORLD_USERS.items():
+        create_user(db, name, role, PASSWORD)
+    sid = create_session(db, "night", get_user(db, "op"))
+    add_member(db, sid, "obs", "observer")
+    add_member(db, sid, "alice", "dreamer")
+    add_member(db, sid, "bob", "dreamer")
+    grant(db, sid, get_user(db, "alice"), alice_visible_to)
+    return sid, {name: issue_token(db, get_user(db, name))[0] for name in WORLD_USERS}
 
 
 def wait_health(base: str, timeout: float = 30.0, proc: subprocess.Popen | None = None) -> None:
