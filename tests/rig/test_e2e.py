@@ -24,12 +24,19 @@ import time
 import wave
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pytest
 
 from dreamlink.sources import open_source
-from tests.server.helpers import DREAMLINK, add_users, bearer, login, make_session, server_process
+from tests.server.helpers import (
+    add_users,
+    finish,
+    get_json,
+    login,
+    make_session,
+    server_process,
+    start_dreamlink,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -42,46 +49,10 @@ TRUTH_KINDS = ("stage", "lrlr", "message", "count", "emg_code", "arousal")
 
 
 def _rig(base: str, token: str, sid: str, source: str, out: Path, *extra: str) -> subprocess.Popen:
-    cmd = [
-        *DREAMLINK,
-        "rig",
-        source,
-        "--server",
-        base,
-        "--token",
-        token,
-        "--session",
-        sid,
-        "--out",
-        str(out),
-        "--speed",
-        SPEED,
-        "--block-sec",
-        "10",
-        "--events",
-        "truth",
-        "--no-record",
-        *extra,
-    ]
-    return subprocess.Popen(
-        cmd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-
-
-def _finish(proc: subprocess.Popen, timeout: float = 120) -> str:
-    out, err = proc.communicate(timeout=timeout)
-    assert proc.returncode == 0, f"rig failed ({proc.returncode}): {err[-2000:]}"
-    return out
-
-
-def _get(base: str, token: str, path: str) -> list | dict:
-    r = httpx.get(f"{base}{path}", headers=bearer(token), timeout=30)
-    r.raise_for_status()
-    return r.json()
+    return start_dreamlink(
+        "rig", source, "--server", base, "--token", token, "--session", sid, "--out", str(out),
+        "--speed", SPEED, "--block-sec", "10", "--events", "truth", "--no-record", *extra,
+    )  # fmt: skip
 
 
 def test_two_dreamers_relay_and_sigkill_resume(tmp_path: Path) -> None:
@@ -118,22 +89,22 @@ def test_two_dreamers_relay_and_sigkill_resume(tmp_path: Path) -> None:
         # SIGKILL carol mid-stream, once the server holds part of her night
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            cov = _get(base, tokens["op"], f"/sessions/{sid}/dreamers/carol/coverage")
+            cov = get_json(base, tokens["op"], f"/sessions/{sid}/dreamers/carol/coverage")
             if cov["last_seq"] > 40:
                 break
             time.sleep(0.1)
         assert rig_c.poll() is None, "carol's rig finished before it could be killed; slow it down"
         os.kill(rig_c.pid, signal.SIGKILL)
         rig_c.wait(10)
-        killed_at = _get(base, tokens["op"], f"/sessions/{sid}/dreamers/carol/coverage")["end"]
+        killed_at = get_json(base, tokens["op"], f"/sessions/{sid}/dreamers/carol/coverage")["end"]
         rig_c2 = _rig(base, tokens["carol"], sid, NIGHT_C, tmp_path / "c")
 
-        out_a = _finish(rig_a)
-        out_b = _finish(rig_b)
-        out_c = _finish(rig_c2)
+        out_a = finish(rig_a)
+        out_b = finish(rig_b)
+        out_c = finish(rig_c2)
 
         # --- relay: B got the cue, A got the acknowledgement, every hop persisted -------------
-        relays = _get(base, tokens["op"], f"/sessions/{sid}/relays")
+        relays = get_json(base, tokens["op"], f"/sessions/{sid}/relays")
         assert len(relays) == 1, relays
         relay = relays[0]
         assert (relay["sender"], relay["recipient"], relay["text"], relay["status"]) == (
@@ -143,8 +114,8 @@ def test_two_dreamers_relay_and_sigkill_resume(tmp_path: Path) -> None:
             "acked",
         )
         assert relay["created"] <= relay["delivered"] <= relay["acked"]
-        ev_a = _get(base, tokens["op"], f"/sessions/{sid}/dreamers/alice/events?limit=10000")
-        ev_b = _get(base, tokens["op"], f"/sessions/{sid}/dreamers/bob/events?limit=10000")
+        ev_a = get_json(base, tokens["op"], f"/sessions/{sid}/dreamers/alice/events?limit=10000")
+        ev_b = get_json(base, tokens["op"], f"/sessions/{sid}/dreamers/bob/events?limit=10000")
         kinds_a = [e["trial_type"] for e in ev_a]
         kinds_b = [e["trial_type"] for e in ev_b]
         # server-side hops
@@ -178,11 +149,11 @@ def test_two_dreamers_relay_and_sigkill_resume(tmp_path: Path) -> None:
 
         # --- SIGKILL + restart: nothing lost, nothing duplicated --------------------------------
         night_c = open_source(NIGHT_C, speed=None).night
-        cov = _get(base, tokens["op"], f"/sessions/{sid}/dreamers/carol/coverage")
+        cov = get_json(base, tokens["op"], f"/sessions/{sid}/dreamers/carol/coverage")
         assert 0 < killed_at < night_c.n_times
         assert cov["total"] == night_c.n_times and cov["end"] == night_c.n_times
         assert cov["gaps"] == 0 and cov["overlaps"] == 0
-        ev_c = _get(base, tokens["op"], f"/sessions/{sid}/dreamers/carol/events?limit=10000")
+        ev_c = get_json(base, tokens["op"], f"/sessions/{sid}/dreamers/carol/events?limit=10000")
         rig_events = [e for e in ev_c if e["seq"] is not None]
         seqs = [e["seq"] for e in rig_events]
         assert len(seqs) == len(set(seqs))

@@ -46,12 +46,10 @@ Notes on what this night shows (Nov 2026 detectors, in flux):
 from __future__ import annotations
 
 import inspect
-import os
 import subprocess
 import time
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pytest
 
@@ -65,7 +63,15 @@ from dreamlink.rig.pipeline import RelayPolicy, build_event_stages
 from dreamlink.sim.gestures import gaze_to_eog, render_gaze
 from dreamlink.sim.night import simulate_night
 from dreamlink.sources import open_source
-from tests.server.helpers import DREAMLINK, add_users, bearer, login, make_session, server_process
+from tests.server.helpers import (
+    add_users,
+    finish,
+    get_json,
+    login,
+    make_session,
+    server_process,
+    start_dreamlink,
+)
 
 #: The simulator's eye amplitude: potential change per EOG electrode at full lateral gaze (V).
 SIM_EYE_AMPLITUDE_V = inspect.signature(simulate_night).parameters["eye_amplitude_v"].default
@@ -107,29 +113,10 @@ def _awake_calibration(path: Path) -> Calibration:
 
 
 def _rig(base: str, token: str, sid: str, source: str, out: Path, *extra: str) -> subprocess.Popen:
-    cmd = [
-        *DREAMLINK, "rig", source, "--server", base, "--token", token, "--session", sid,
+    return start_dreamlink(
+        "rig", source, "--server", base, "--token", token, "--session", sid,
         "--out", str(out), "--block-sec", "2", "--no-record", *extra,
-    ]  # fmt: skip
-    return subprocess.Popen(
-        cmd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-
-
-def _finish(proc: subprocess.Popen, timeout: float = 120) -> str:
-    out, err = proc.communicate(timeout=timeout)
-    assert proc.returncode == 0, f"rig failed ({proc.returncode}): {err[-3000:]}"
-    return out
-
-
-def _get(base: str, token: str, path: str) -> list | dict:
-    r = httpx.get(f"{base}{path}", headers=bearer(token), timeout=30)
-    r.raise_for_status()
-    return r.json()
+    )  # fmt: skip
 
 
 def test_unreadable_decoder_results_are_not_relayed() -> None:
@@ -196,7 +183,7 @@ def test_live_decoded_eye_morse_is_relayed_and_acknowledged(tmp_path: Path) -> N
             # bob comes online only once the server holds alice's decoded message: it waits for him
             deadline = time.monotonic() + 45
             while time.monotonic() < deadline and rig_a.poll() is None:
-                if _get(base, tokens["op"], f"/sessions/{sid}/relays"):
+                if get_json(base, tokens["op"], f"/sessions/{sid}/relays"):
                     break
                 time.sleep(0.2)
             else:
@@ -210,13 +197,13 @@ def test_live_decoded_eye_morse_is_relayed_and_acknowledged(tmp_path: Path) -> N
                 "--partner", "alice", "--linger", "20",
             )  # fmt: skip
             procs.append(rig_b)
-            out_b = _finish(rig_b)
-            out_a = _finish(rig_a)
+            out_b = finish(rig_b)
+            out_a = finish(rig_a)
             elapsed = time.monotonic() - t_start
 
-            relays = _get(base, tokens["op"], f"/sessions/{sid}/relays")
-            ev_a = _get(base, tokens["op"], f"/sessions/{sid}/dreamers/alice/events?limit=10000")
-            ev_b = _get(base, tokens["op"], f"/sessions/{sid}/dreamers/bob/events?limit=10000")
+            relays = get_json(base, tokens["op"], f"/sessions/{sid}/relays")
+            ev_a = get_json(base, tokens["op"], f"/sessions/{sid}/dreamers/alice/events?limit=10000")
+            ev_b = get_json(base, tokens["op"], f"/sessions/{sid}/dreamers/bob/events?limit=10000")
         finally:  # a failed assertion must not leave rigs running
             for proc in procs:
                 if proc.poll() is None:

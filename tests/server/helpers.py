@@ -175,3 +175,28 @@ def make_session(
             f"{base}/sessions/{sid}/grants", json={}, headers=bearer(token), timeout=10
         ).raise_for_status()
     return sid
+
+
+def start_dreamlink(*args: str) -> subprocess.Popen:
+    """``dreamlink ARGS`` in a subprocess, output captured as text, unbuffered."""
+    return subprocess.Popen(
+        [*DREAMLINK, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+def finish(proc: subprocess.Popen, timeout: float = 120) -> str:
+    """Wait for ``proc``; assert it exited 0 (showing its stderr's end if not); return its stdout."""
+    out, err = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, f"{proc.args[3:5]} failed ({proc.returncode}): {err[-3000:]}"
+    return out
+
+
+def get_json(base: str, token: str, path: str) -> list | dict:
+    """GET ``base + path`` with the bearer ``token``; the JSON body (raises on an HTTP error)."""
+    r = httpx.get(f"{base}{path}", headers=bearer(token), timeout=30)
+    r.raise_for_status()
+    return r.json()
