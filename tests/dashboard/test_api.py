@@ -133,18 +133,38 @@ def test_controls_and_notes_reach_the_timeline_and_the_rig(world) -> None:
     c, sid = world.client, world.sid
     with c.websocket_connect(f"/ws/rig/{sid}", headers=world.h("alice")) as rig:
         rig.send_json({"type": "hello"})
-        assert rig.receive_json()["type"] == "welcome"
+        welcome = rig.receive_json()
+        assert welcome["type"] == "welcome"
+        seq = welcome["last_seq"]  # other tests of the module may have sent frames as alice
+        waiting = [w["id"] for w in world.app.state.controls.pending(sid, "alice")]  # from earlier tests
+        assert [rig.receive_json()["control_id"] for _ in waiting] == waiting  # resent on connect
+        for control_id in waiting:
+            seq += 1
+            rig.send_json({"type": "control_ack", "seq": seq, "control_id": control_id})
+            assert rig.receive_json() == {"type": "ack", "seq": seq}
         r = c.post(
             f"/ui/api/sessions/{sid}/dreamers/alice/control", json={"action": "pause"}, headers=world.h("op")
         )
         assert r.status_code == 201 and r.json()["forwarded"] is True
-        assert rig.receive_json() == {"type": "control", "action": "pause"}
+        pause_id = r.json()["control_id"]
+        assert rig.receive_json() == {"type": "control", "action": "pause", "control_id": pause_id}
+        rig.send_json({"type": "control_ack", "seq": seq + 1, "control_id": pause_id})  # the rig obeyed it
+        assert rig.receive_json() == {"type": "ack", "seq": seq + 1}
         r = c.post(
             f"/ui/api/sessions/{sid}/dreamers/alice/control",
             json={"action": "wake_alarm"},
             headers=world.h("op"),
         )
-        assert rig.receive_json() == {"type": "control", "action": "wake_alarm"}
+        alarm_id = r.json()["control_id"]
+        assert rig.receive_json() == {"type": "control", "action": "wake_alarm", "control_id": alarm_id}
+    # the connection dropped before the rig acknowledged the alarm: it comes again on reconnect
+    with c.websocket_connect(f"/ws/rig/{sid}", headers=world.h("alice")) as rig:
+        rig.send_json({"type": "hello"})
+        assert rig.receive_json()["type"] == "welcome"
+        assert rig.receive_json() == {"type": "control", "action": "wake_alarm", "control_id": alarm_id}
+        rig.send_json({"type": "control_ack", "seq": seq + 2, "control_id": alarm_id})
+        assert rig.receive_json() == {"type": "ack", "seq": seq + 2}
+    assert world.app.state.controls.pending(sid, "alice") == []
     r = c.post(
         f"/ui/api/sessions/{sid}/dreamers/alice/control", json={"action": "explode"}, headers=world.h("op")
     )
@@ -247,16 +267,16 @@ def test_morning_view_shows_the_dreamers_night_and_keeps_the_journal(world) -> N
     c, sid = world.client, world.sid
     with c.websocket_connect(f"/ws/rig/{sid}", headers=world.h("alice")) as rig:
         rig.send_json({"type": "hello"})
-        rig.receive_json()
+        first = rig.receive_json()["last_seq"] + 1  # other tests of the module may have sent frames as alice
         for k, stage in enumerate(["W", "N1", "N2", "N2", "R", "R"]):
             rig.send_json(
                 {
                     "type": "event",
-                    "seq": k + 1,
+                    "seq": first + k,
                     "event": {"onset": 30.0 * k, "duration": 30.0, "trial_type": "stage", "value": stage},
                 }
             )
-            assert rig.receive_json() == {"type": "ack", "seq": k + 1}
+            assert rig.receive_json() == {"type": "ack", "seq": first + k}
     assert (
         c.post(
             f"/sessions/{sid}/messages", json={"to": "alice", "text": "HI"}, headers=world.h("op")

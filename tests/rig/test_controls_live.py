@@ -14,6 +14,7 @@ import pytest
 from dreamlink.cues.safety import Calibration
 from dreamlink.rig.client import Outbox, RigLink
 from dreamlink.rig.pipeline import RigPipeline
+from dreamlink.server.db import Database
 from dreamlink.sources import open_source
 from tests.server.helpers import add_users, bearer, login, make_session, server_process
 
@@ -31,6 +32,11 @@ def test_dashboard_controls_reach_the_rig_and_its_answers_reach_the_server(tmp_p
     with server_process(db) as (base, _server):
         tokens = {n: login(base, n) for n in ("op", "alice")}
         sid = make_session(base, tokens["op"], {"alice": "dreamer"}, {"alice": tokens["alice"]})
+        op = bearer(tokens["op"])
+        url = f"{base}/ui/api/sessions/{sid}/dreamers/alice"
+        # before the rig is connected: kept by the server, delivered when the rig connects
+        r = httpx.post(f"{url}/control", json={"action": "start"}, headers=op)
+        assert r.status_code == 201 and r.json()["forwarded"] is False and r.json()["control_id"] >= 1
         box = Outbox(tmp_path / "rig" / "outbox.sqlite")
         link = RigLink(box, base, sid, tokens["alice"], "alice").start()
         # the sleeper's calibrated audio threshold is -15 dBFS, so the rig's cap is +5 dB (the server,
@@ -46,8 +52,6 @@ def test_dashboard_controls_reach_the_rig_and_its_answers_reach_the_server(tmp_p
         runner = threading.Thread(target=pipe.run, daemon=True)
         runner.start()
         assert link.connected.wait(20), link.fatal
-        op = bearer(tokens["op"])
-        url = f"{base}/ui/api/sessions/{sid}/dreamers/alice"
         time.sleep(1.0)
         r = httpx.post(f"{url}/cue", json={"kind": "tones", "text": "2", "level_db": 3.0}, headers=op)
         assert r.status_code == 201 and r.json()["forwarded"] is True
@@ -75,6 +79,10 @@ def test_dashboard_controls_reach_the_rig_and_its_answers_reach_the_server(tmp_p
     assert [r["data"]["reason"] for r in refused] == ["above_cap", "aborted"]
     assert refused[0]["data"]["level_db"] == 10.0 and "calibrated threshold" in refused[0]["data"]["message"]
     assert "wake_alarm" in kinds and "cue_abort" in kinds
-    assert [e["value"] for e in events if e["trial_type"] == "design_control"] == ["abort"]
+    assert [e["value"] for e in events if e["trial_type"] == "design_control"] == ["start", "abort"]
+    server_db = Database(db)
+    statuses = [r["status"] for r in server_db.all("SELECT status FROM controls ORDER BY id")]
+    server_db.close()
+    assert statuses == ["acked"] * 6  # every control the rig obeyed was acknowledged
     assert len([e for e in events if e["trial_type"] == "cue_request"]) == 3
     assert (tmp_path / "rig" / "cues-run01.wav").stat().st_size > 44

@@ -173,3 +173,30 @@ def test_relay_policy_relays_only_the_chosen_codes():
     assert eye_only.on_event(message("SOS", None))[0][0]["text"] == "SOS"  # ground truth has no kind
     everything = RelayPolicy(partner="bob", relay_codes=None)
     assert everything.on_event(message("yes", "emg_yes_no"))[0][0]["text"] == "yes"
+
+
+def test_a_repeated_control_is_acknowledged_each_time_but_obeyed_once(tmp_path: Path) -> None:
+    """The server resends unacknowledged controls on reconnect; the rig must not pause (or sound an
+    alarm) twice, not even after a restart, but must acknowledge every copy."""
+    box = Outbox(tmp_path / "outbox.sqlite")
+    pause = {"type": "control", "action": "pause", "control_id": 7}
+    first = RigPipeline(open_source(SIM, speed=None), box, block_sec=5.0, record_dir=tmp_path)
+    for frame in (pause, pause, {"type": "control", "action": "start", "control_id": 8}):
+        first.inbox.put(dict(frame))
+
+    def stop_early(end: int) -> None:
+        if end >= 256 * 100:
+            first.stop()
+
+    first.on_chunk = stop_early
+    first.run()
+    second = RigPipeline(open_source(SIM, speed=None), box, block_sec=5.0, record_dir=tmp_path)
+    second.inbox.put(dict(pause))  # resent after the restart: already obeyed before it
+    second.run()
+    frames = _frames(box)
+    acks = [f["control_id"] for f in frames if f["type"] == "control_ack"]
+    assert acks == [7, 7, 8, 7]
+    controls = [f["event"]["value"] for f in frames if f["type"] == "event"
+                and f["event"]["trial_type"] == "design_control"]
+    assert controls == ["pause", "start"]
+    assert second.paused is False

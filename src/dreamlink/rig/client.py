@@ -180,7 +180,7 @@ class Outbox:
 
 
 def _inbox_key(relay_id: int, kind: str) -> int:
-    return {"cue": 1, "relay_ack": 2, "relay_expired": 3}.get(kind, 0) * 2**40 + int(relay_id)
+    return {"cue": 1, "relay_ack": 2, "relay_expired": 3, "control": 4}.get(kind, 0) * 2**40 + int(relay_id)
 
 
 def ws_url(server: str, session: str) -> str:

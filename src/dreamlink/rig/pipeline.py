@@ -16,8 +16,10 @@ lands (see :func:`build_event_stages`):
   messages and their acknowledgements, operator cues and the wake alarm — through the real safety
   governor and scheduler, on the pipeline's sample clock, to the chosen outputs (by default files in
   the rig's folder: a WAV track and a CSV of light/vibration pulses);
-- **operator controls** from the dashboard (``{"type": "control", "action": ...}`` frames: ``start``,
-  ``pause``, ``abort``, ``wake_alarm``, ``cue``) are obeyed and recorded as events;
+- **operator controls** from the dashboard (``{"type": "control", "action": ..., "control_id": N}``
+  frames: ``start``, ``pause``, ``abort``, ``wake_alarm``, ``cue``) are obeyed once, recorded as
+  events and acknowledged with ``control_ack`` frames (the server resends unacknowledged ones when
+  the rig reconnects; a repeat is acknowledged again, not obeyed again);
 - the **recorder** (:class:`dreamlink.record.Recorder`) writes EDF+ and events locally.
 
 Exactly-once: each chunk's outputs (its signal block, its events, state changes, relay requests,
@@ -716,6 +718,12 @@ class RigPipeline:
                         )
                     )
             elif kind == "control":
+                cid = msg.get("control_id")
+                if isinstance(cid, int):  # kept by the server until acknowledged: obey once, ack each time
+                    frames.append({"type": "control_ack", "control_id": cid})
+                    if self.outbox.seen(cid, "control") or (cid, "control") in handled:
+                        continue
+                    handled.append((cid, "control"))
                 events += self._control(msg, t)
                 if self.cues is not None:
                     self.cues.pump(t)  # present it before the next control (an abort) in the same batch

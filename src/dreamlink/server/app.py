@@ -60,6 +60,7 @@ from dreamlink.server.auth import (
     user_for_token,
     visible_dreamers,
 )
+from dreamlink.server.controls import ControlService
 from dreamlink.server.db import Database
 from dreamlink.server.hub import Hub, Subscriber
 from dreamlink.server.relay import RelayError, RelayService
@@ -213,18 +214,19 @@ def create_app(
     token_ttl : float
         Lifetime of login tokens in seconds.
     expire_interval : float
-        Seconds between sweeps that expire undelivered relayed messages.
+        Seconds between sweeps that expire undelivered relayed messages and operator controls.
     secure_cookies : bool
         Mark the login cookie ``Secure`` (set when serving over TLS).
 
     Returns
     -------
     FastAPI
-        The ASGI application; ``app.state.db``, ``.hub`` and ``.relay`` hold its parts.
+        The ASGI application; ``app.state.db``, ``.hub``, ``.relay`` and ``.controls`` hold its parts.
     """
     db = Database(db_path)
     hub = Hub()
     relay = RelayService(db, hub)
+    controls = ControlService(db, hub)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -233,8 +235,9 @@ def create_app(
                 await asyncio.sleep(expire_interval)
                 try:
                     await relay.expire()
+                    controls.expire()
                 except Exception:  # noqa: BLE001 - the sweeper must survive one bad pass
-                    log.exception("relay expiry sweep failed")
+                    log.exception("relay/control expiry sweep failed")
 
         task = asyncio.create_task(sweeper())
         try:
@@ -256,6 +259,7 @@ def create_app(
     app.state.db = db
     app.state.hub = hub
     app.state.relay = relay
+    app.state.controls = controls
     app.state.access = dict(ACCESS)  # per app: mounted extras (the dashboard) add their rules here
     app.add_middleware(_AuthGate, db=db)
 
@@ -537,6 +541,7 @@ def create_app(
         )
         hub.publish(sid, dreamer, {"type": "rig", "connected": True})
         await relay.rig_connected(sid, dreamer)
+        await controls.rig_connected(sid, dreamer)
         errors = 0
         try:
             while True:
@@ -581,6 +586,8 @@ def create_app(
                 await relay.receipt(sid, dreamer, frame.relay_id)
             except RelayError as err:
                 raise proto.ProtocolError("relay_refused", str(err), frame.seq) from None
+        elif isinstance(frame, proto.ControlAckFrame):
+            controls.ack(sid, dreamer, frame.control_id)
         if not stored:
             return
         if isinstance(frame, proto.SignalFrame):

@@ -35,8 +35,9 @@ server's ``ACCESS`` table so the authorisation tests walk them too)::
 Operator cues pass the real :class:`dreamlink.cues.safety.SafetyGovernor` (hard caps over the default
 or calibrated reference): a cue above the cap is refused with 400 and a ``cue_refused`` event. Cues,
 design controls and wake alarms that pass are stored as events in the dreamer's timeline, published to
-the live feed, and forwarded to the rig as ``{"type": "control", ...}`` frames (a rig that does not
-act on them ignores them; see :mod:`dreamlink.rig.pipeline`).
+the live feed, and forwarded to the rig as ``{"type": "control", ..., "control_id": N}`` frames, kept
+and resent on reconnect until the rig acknowledges them (:mod:`dreamlink.server.controls`; see
+:mod:`dreamlink.rig.pipeline` for what the rig does with them).
 
 Dashboard-owned tables (designs, attachments, journal entries) are created here with
 ``CREATE TABLE IF NOT EXISTS`` in the server's SQLite database.
@@ -496,8 +497,10 @@ def build_router(app: FastAPI) -> APIRouter:
         )
         _publish_event(app, sid, dreamer, ev)
         audit.record(db, user.name, "cue_request", f"session:{sid}/dreamer:{dreamer}", data)
-        delivered = await hub.send_to_rig(sid, dreamer, {"type": "control", "action": "cue", "cue": data})
-        return {"status": "requested", "event": ev, "forwarded": delivered}
+        control_id, delivered = await app.state.controls.submit(
+            sid, dreamer, {"type": "control", "action": "cue", "cue": data}, user.name
+        )
+        return {"status": "requested", "event": ev, "forwarded": delivered, "control_id": control_id}
 
     @router.post("/ui/api/sessions/{sid}/dreamers/{dreamer}/control", tags=["dashboard"], status_code=201)
     async def control(request: Request, sid: str, dreamer: str, body: ControlBody) -> dict[str, Any]:
@@ -510,8 +513,10 @@ def build_router(app: FastAPI) -> APIRouter:
         )
         _publish_event(app, sid, dreamer, ev)
         audit.record(db, user.name, kind, f"session:{sid}/dreamer:{dreamer}", {"action": body.action})
-        delivered = await hub.send_to_rig(sid, dreamer, {"type": "control", "action": body.action})
-        return {"status": "sent", "event": ev, "forwarded": delivered}
+        control_id, delivered = await app.state.controls.submit(
+            sid, dreamer, {"type": "control", "action": body.action}, user.name
+        )
+        return {"status": "sent", "event": ev, "forwarded": delivered, "control_id": control_id}
 
     @router.post("/ui/api/sessions/{sid}/dreamers/{dreamer}/notes", tags=["dashboard"], status_code=201)
     def add_note(request: Request, sid: str, dreamer: str, body: NoteBody) -> dict[str, Any]:

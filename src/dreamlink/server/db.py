@@ -149,6 +149,23 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX relays_by_recipient ON relays(session_id, recipient, status);
     ALTER TABLE sessions ADD COLUMN started REAL;
     """,
+    # 3: operator controls for rigs, kept until the rig acknowledges them (resent on reconnect)
+    """
+    CREATE TABLE controls (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        session_id TEXT NOT NULL,
+        dreamer TEXT NOT NULL,
+        action TEXT NOT NULL,
+        frame TEXT NOT NULL,
+        operator TEXT,
+        created REAL NOT NULL,
+        expires REAL NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'acked', 'expired')),
+        sent INTEGER NOT NULL DEFAULT 0,
+        acked REAL
+    );
+    CREATE INDEX controls_by_rig ON controls(session_id, dreamer, status);
+    """,
 )
 
 

@@ -9,11 +9,14 @@ Rig → server (on ``/ws/rig/{session_id}``)
     (1, 2, 3, ... per rig and session, kept across reconnects and restarts by the rig's outbox):
     ``signal`` (a decimated block), ``event`` (one :class:`~dreamlink.events.Event`), ``state``
     (stage and relay readiness), ``relay`` (a decoded message for another dreamer), ``receipt``
-    (the dreamer signalled that a relayed cue was received).
+    (the dreamer signalled that a relayed cue was received), ``control_ack`` (an operator control
+    was obeyed; :mod:`dreamlink.server.controls`).
 Server → rig
     ``welcome`` (``last_seq``: the highest sequence number already stored, so the rig resends only
     what follows), ``ack`` (cumulative: everything ≤ ``seq`` is stored), ``cue`` (a relayed message
-    to play), ``relay_ack`` (the recipient confirmed one of our messages), ``relay_expired``, ``error``.
+    to play), ``relay_ack`` (the recipient confirmed one of our messages), ``relay_expired``,
+    ``control`` (an operator's start/pause/abort/wake_alarm/cue, with a ``control_id``; resent on
+    reconnect until acknowledged), ``error``.
 Subscriber ↔ server (on ``/ws/sessions/{session_id}``)
     The server pushes ``signal``, ``event``, ``state`` and ``relay`` frames of the dreamers the user
     may see; operators may send ``send_message``; anyone may send ``ping``.
@@ -121,6 +124,13 @@ class ReceiptFrame(_Frame):
     wall: float | None = None
 
 
+class ControlAckFrame(_Frame):
+    type: Literal["control_ack"]
+    seq: int = Field(ge=1)
+    control_id: int = Field(ge=1)
+    wall: float | None = None
+
+
 class SendMessage(_Frame):
     type: Literal["send_message"]
     to: str = Field(min_length=1, max_length=64)
@@ -133,12 +143,13 @@ class Ping(_Frame):
 
 
 RigFrame = Annotated[
-    Hello | SignalFrame | EventFrame | StateFrame | RelayFrame | ReceiptFrame, Field(discriminator="type")
+    Hello | SignalFrame | EventFrame | StateFrame | RelayFrame | ReceiptFrame | ControlAckFrame,
+    Field(discriminator="type"),
 ]
 SubscriberFrame = Annotated[SendMessage | Ping, Field(discriminator="type")]
 _RIG = TypeAdapter(RigFrame)
 _SUB = TypeAdapter(SubscriberFrame)
-RIG_TYPES = ("hello", "signal", "event", "state", "relay", "receipt")
+RIG_TYPES = ("hello", "signal", "event", "state", "relay", "receipt", "control_ack")
 SUBSCRIBER_TYPES = ("send_message", "ping")
 
 

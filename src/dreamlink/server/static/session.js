@@ -179,7 +179,10 @@ function capText(kind) {
 async function control(p, action) {
   try {
     const r = await api(`/ui/api/sessions/${sid}/dreamers/${encodeURIComponent(p.name)}/control`, { method: "POST", body: { action } });
-    toast(`${action.replace("_", " ")} sent to ${p.name}${r.forwarded ? "" : " (rig offline: logged only)"}`);
+    const later = ["start", "pause", "abort"].includes(action)
+      ? " (rig offline: delivered when it reconnects)"
+      : " (rig offline: delivered if it reconnects within a minute)";
+    toast(`${action.replace("_", " ")} sent to ${p.name}${r.forwarded ? "" : later}`);
   } catch (err) { toast(err.detail || String(err), "error"); }
 }
 
