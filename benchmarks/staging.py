@@ -14,7 +14,7 @@ refitted leave-one-recording-out
 (the recording being scored never contributes to either; the calibration's training runs use
 priors that exclude it too). YASA is timed warm (its numba JIT compiled by a first call that is
 not timed; that first call is reported below the table). Offline engines are timed as the best of
-``--repeats`` calls per recording (default 3; the machine is shared, the minimum is the least
+``--repeats`` calls per recording (default 5; the machine is shared, the minimum is the least
 disturbed measurement); the causal stager's time is one pass, every chunk.
 
 Run: ``.venv/bin/python benchmarks/staging.py [--data-dir ../shared/data]``
@@ -127,7 +127,7 @@ def best_time(fn, repeats: int, *args):
     return out, best
 
 
-def run(data_dir: str | None, repeats: int = 3) -> None:
+def run(data_dir: str | None, repeats: int = 5) -> None:
     warnings.filterwarnings("ignore")
     recs, refused = load_labelled_recordings(data_dir)
     yasa_eng, dl_eng, fast_eng = YasaEngine(), DreamlinkEngine(), FastEngine()
@@ -271,7 +271,7 @@ def run(data_dir: str | None, repeats: int = 3) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--repeats", type=int, default=3, help="offline timings: best of N calls (default 3)")
+    parser.add_argument("--repeats", type=int, default=5, help="offline timings: best of N calls (default 5)")
     args = parser.parse_args(argv)
     run(args.data_dir, args.repeats)
     return 0
