@@ -232,3 +232,11 @@ def test_eye_morse_code_timing():
     assert g[5:-5][1:3] == [eye_code.Gesture(1, 1.0), eye_code.Gesture(-1, 1.0)]  # a dash: right, left
     g = eye_code.eye_morse("II", hold=1.0)[5:-5]
     assert g[3] == eye_code.Gesture(0, eye_code.ELEMENT_GAP_UNITS) and g[6] == eye_code.Gesture(0, 5.0)
+
+
+def test_missed_closing_frame_costs_only_its_own_message():
+    # The first message's closing LRLR is missing: the message runs into the next one and closes
+    # on its opening frame; that frame is kept as a (tentative) opening, so "OK" is still read.
+    gestures = eye_code.eye_morse("SOS", 0.5)[:-5] + synth.centre(4) + eye_code.eye_morse("OK", 0.5)
+    msgs, _ = run_eye(gestures, mode="morse", seed=13)
+    assert [m.value for m in msgs] == ["SOS", "OK"]

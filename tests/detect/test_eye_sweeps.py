@@ -192,3 +192,26 @@ def test_lrlr_found_when_its_first_sweep_starts_from_a_burst_of_movements():
     events, _, _ = run(e1 - e2, e1, e2)
     (lrlr,) = [e for e in events if e.trial_type == "lrlr"]
     assert abs(lrlr.onset - trace.sweeps[3].onset) < 0.1  # starts at the marker's first sweep
+
+
+def test_lrlr_first_sweep_judged_from_where_the_eyes_sit():
+    # A natural look to the right just before the marker: its first sweep (right → far left) is
+    # nearly a full swing by its own windows, half a swing from the eyes' centre.
+    gestures = synth.centre(7) + [Gesture(0.8, 0.35)] + eye_code.lrlr(0.6) + synth.centre(2)
+    e1, e2, trace = synth.eog(gestures, seed=9, jitter=0.0)
+    events, _, _ = run(e1 - e2, e1, e2)
+    (lrlr,) = [e for e in events if e.trial_type == "lrlr"]
+    assert abs(lrlr.onset - trace.sweeps[1].onset) < 0.1
+
+
+def test_frame_rank_prefers_the_senders_pace():
+    from dreamlink.detect.eye_sweeps import Movement, Sweep, frame_rank
+
+    def sw(t, amp):
+        return Sweep(Movement(t, 0.1, amp, 5e-3, 0.1, 0.1, None, t + 0.2), 0.9)
+
+    rest = [sw(2.0, -600e-6), sw(2.8, 600e-6), sw(3.6, -600e-6)]
+    early = [sw(0.0, 300e-6)] + rest  # a natural movement 1.9 s before the second sweep
+    paced = [sw(1.2, 300e-6)] + rest  # the marker's own first sweep, 0.7 s before it
+    sizes = [300e-6, 600e-6, 600e-6, 600e-6]
+    assert frame_rank(paced, sizes, 0.8) > frame_rank(early, sizes, 0.8)

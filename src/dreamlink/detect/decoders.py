@@ -17,7 +17,8 @@ Eye messages (:class:`EyeMessageDecoder`, streaming)
 
     * Count answer: LRLR, *n* excursions (left then right: a half sweep to the left, *n* full swings
       to the right with full swings back between them, a half sweep back to centre), LRLR. The
-      answer is the number of rightward swings. The closing LRLR of a count looks like the body of
+      answer is the number of rightward swings (read from the level as a whole first,
+      :func:`decode_count_path`). The closing LRLR of a count looks like the body of
       a "2"; a closing frame that follows the body's half sweep back to centre is read at once,
       otherwise the count is decoded once the eyes have rested ``2 + 1.5 × hold`` seconds after a
       closing marker. With the level trace the body is read from the gaze level
@@ -27,12 +28,21 @@ Eye messages (:class:`EyeMessageDecoder`, streaming)
       Morse message is decoded as soon as its closing marker is seen (the marker has three full
       swings in a row, an element only one). With the gaze level trace (the pipeline passes
       :meth:`~dreamlink.detect.eye_sweeps.EyeSignalDetector.level_trace`) the body is read from the
-      level itself (:func:`decode_eye_morse_levels`): a symbol is the level moving from one extreme
-      straight across to the other, which natural rapid eye movements (half as large, from
-      wherever the eyes are) do not do; the sweep grouping (:func:`decode_eye_morse`) is the
-      fallback when the level reading is unreadable. ``mode="auto"`` reads a body of full swings
-      without centre rests as a count, so the one-element message "E" is only read when
-      ``mode="morse"``.
+      level itself: first as a whole (:func:`decode_eye_morse_path`: the sequence of centre rests
+      and dot/dash elements allowed by the code that best explains the trace, by explicit-duration
+      Viterbi, :mod:`dreamlink.detect.eye_hsmm`), then fixation by fixation
+      (:func:`decode_eye_morse_levels`): a symbol is the level moving from one extreme straight
+      across to the other, which natural rapid eye movements (half as large, from wherever the
+      eyes are) do not do; the sweep grouping (:func:`decode_eye_morse`) is the last fallback.
+    * Framing on real REM EOG (measured by ``benchmarks/signals.py``): natural REMs split or spoil
+      a closing frame's sweeps, so a detector frame that fails the fixation-level test still closes
+      a message when the detector was confident of it and the body before it reads as eye-Morse
+      (:meth:`EyeMessageDecoder._body_reads`); every closing frame is also kept as a tentative
+      opening, so a missed closing frame costs only its own message, not the next one too
+      (:meth:`EyeMessageDecoder._finish`); and a closing frame the detector missed altogether is
+      looked for in the gaze level (:func:`decode_eye_morse_framed`) before a message is given up.
+      ``mode="auto"`` reads a body of full swings without centre rests as a count, so the
+      one-element message "E" is only read when ``mode="morse"``.
     * Inside a message, sweeps smaller than :data:`SMALL_SWEEP_FRAC` of the opening frame's first
       (half) sweep are natural REMs and are ignored.
     * An LRLR marker followed by nothing for ``3.0 + 1.5 × hold`` s (``3.5 + ...`` when a count is
@@ -47,12 +57,20 @@ EMG messages (:class:`EmgMessageDecoder`, streaming)
     longest ≤ 3 × shortest: spontaneous bursts are irregular); EMG-Morse short = dot, long = dash, a pause of
     :data:`~dreamlink.link.emg_code.LETTER_PAUSE_SEC` ends a letter, twice that a word, and a pause
     of :data:`EMG_MESSAGE_END_SEC` the message. A lone twitch is not a message (phasic twitches
-    are common in REM sleep), so the streaming decoder ignores groups of one.
+    are common in REM sleep), so the streaming decoder ignores groups of one. One sender keys a
+    message with contractions of similar strength: twitches weaker than :data:`EMG_LEVEL_FRAC` ×
+    the group's median level are background next to the message and dropped
+    (:func:`consistent_twitches`), and a group whose twitches are no stronger than
+    :data:`EMG_MIN_MESSAGE_LEVEL` × the chin's background is not a message at all.
 
 References
 ----------
 Konkoly KR et al. (2021). Real-time dialogue between experimenters and dreamers during REM sleep.
 Curr Biol 31(7):1417-1427. doi:10.1016/j.cub.2021.01.026
+Rabiner LR (1989). A tutorial on hidden Markov models and selected applications in speech
+recognition. Proc IEEE 77(2):257-286. doi:10.1109/5.18626
+Yu SZ (2010). Hidden semi-Markov models. Artificial Intelligence 174(2):215-243.
+doi:10.1016/j.artint.2009.11.011
 """
 
 from __future__ import annotations
@@ -62,6 +80,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from dreamlink.detect.eye_hsmm import best_path
 from dreamlink.detect.eye_sweeps import EyeSettings, Sweep, find_lrlr, lrlr_check
 from dreamlink.events import Event
 from dreamlink.link import emg_code, eye_code, morse
@@ -70,6 +89,12 @@ from dreamlink.link import emg_code, eye_code, morse
 EMG_MESSAGE_END_SEC = 5.0
 #: Fewest twitches read as an EMG message (a lone twitch is ignored: REM sleep has phasic twitches).
 MIN_EMG_MESSAGE_TWITCHES = 2
+#: Twitches weaker than this fraction of their group's median level (RMS ratio) are background.
+EMG_LEVEL_FRAC = 0.5
+#: A message's twitches must reach this median level (RMS × the chin's background): a deliberate
+#: contraction against atonic REM chin EMG is several times the background, while the
+#: background's own transients that cross the twitch threshold mostly stay just above it.
+EMG_MIN_MESSAGE_LEVEL = 4.5
 #: Largest gap (s) between the twitches of a yes/no answer (the code keys them ~0.5 s apart).
 YES_NO_MAX_GAP_SEC = 1.5
 #: Pause (s) that closes a yes/no group.
@@ -88,6 +113,9 @@ FRAME_SWING_RATIO = 0.65
 #: A closing frame's sweeps are saccades: none lasts longer than this (s). Inside an eye-Morse body
 #: the marker detector may join a dot's way back and the next dot's way out into one "swing".
 FRAME_MAX_SWEEP_SEC = 0.4
+#: Smallest detector confidence of a closing frame accepted on the body's reading alone
+#: (:meth:`EyeMessageDecoder._body_reads`).
+CLOSING_MIN_CONF = 0.55
 #: An eye message with no sweep for this long (s) is abandoned as unreadable.
 EYE_MAX_PAUSE_SEC = 9.0
 
@@ -507,6 +535,165 @@ def decode_eye_morse_levels(
     return _spell(kind, words, symbols, onset, end)
 
 
+#: HSMM reading: an element's two side fixations must differ by at least this (half-swing units).
+HSMM_MIN_SWING = 1.0
+
+
+def decode_eye_morse_path(
+    times: np.ndarray,
+    levels: np.ndarray,
+    half: float,
+    hold_sec: float = 0.5,
+    onset: float = 0.0,
+    end: float = 0.0,
+    strict_rests: bool = False,
+) -> Decoded:
+    """Decode an eye-Morse body as a whole by explicit-duration Viterbi (:mod:`dreamlink.detect.eye_hsmm`).
+
+    The centre baseline and half-swing scaling are those of :func:`decode_eye_morse_levels` (steps
+    1–2); the cheapest sequence of centre rests and dot/dash elements allowed by the code then gives
+    the symbols, and the centre rests' duration classes (2, 5 or 10 units) the letter and word
+    breaks. Each symbol's confidence is the fit of its two fixations to their levels. Unreadable
+    when no element fits, or when an element's two fixations are not a swing apart
+    (< :data:`HSMM_MIN_SWING` half swings: natural movements, not a symbol). With ``strict_rests``
+    also when the centre rest before the first element or after the last one is far longer than
+    the code's (:data:`~dreamlink.link.eye_code.FRAME_REST_SEC` after the opening frame's hold;
+    ``max(5 units, FRAME_REST_SEC)`` before the closing frame; +25 % + 0.5 s): a "message" made of
+    natural movements between a closing frame and the next message's opening frame.
+    """
+    kind = "eye_morse"
+    times = np.asarray(times, dtype=float)
+    levels = np.asarray(levels, dtype=float)
+    unit = eye_code.morse_unit(hold_sec)
+    found = _level_segments_x(times, levels, half, unit, MIN_SIDE_UNITS, symmetric=True) if half > 0 else None
+    if found is None:
+        return _unreadable(kind, "no gaze trace between the LRLR frames", onset, end)
+    path = best_path(found[1], times, unit, "morse")
+    if path is None:
+        return _unreadable(kind, "the gaze trace does not follow the eye-Morse code", onset, end)
+    segs, u, _cost = path
+    if strict_rests:
+        first_rest = segs[1].end - segs[1].start if segs[0].state == "pre" else segs[0].end - segs[0].start
+        last_rest = segs[-1].end - segs[-1].start
+        if first_rest > 1.25 * (eye_code.FRAME_REST_SEC + hold_sec) + 0.5 or last_rest > 1.25 * max(
+            eye_code.LETTER_GAP_UNITS * u, eye_code.FRAME_REST_SEC
+        ) + 0.5:
+            return _unreadable(kind, "the centre rests around the body are not the code's", onset, end)
+    return _path_text(segs, onset, end)
+
+
+def _path_text(segs: list, onset: float, end: float) -> Decoded:
+    """Letters and words of an eye-Morse HSMM path (see :func:`decode_eye_morse_path`)."""
+    kind = "eye_morse"
+    words: list[list[str]] = [[""]]
+    symbols: list[tuple[str, float]] = []
+    for i, seg in enumerate(segs):
+        if seg.state not in ("dot_r", "dash_l"):
+            continue
+        first, gap = segs[i - 1], segs[i - 2]
+        swing = abs(first.level - seg.level)
+        if swing < HSMM_MIN_SWING:
+            return _unreadable(kind, f"no full swing across at {first.start:.2f} s", onset, end)
+        if gap.state == "gap_w":
+            words.append([""])
+            symbols.append((" / ", 1.0))
+        elif gap.state == "gap_l":
+            words[-1].append("")
+            symbols.append((" ", 1.0))
+        sym = "." if seg.state == "dot_r" else "-"
+        words[-1][-1] += sym
+        symbols.append((sym, float(np.clip(min(first.fit, seg.fit), 0.05, 1.0))))
+    if not any(s in ".-" for s, _ in symbols):
+        return _unreadable(kind, "no symbols between the LRLR frames", onset, end)
+    return _spell(kind, words, symbols, onset, end)
+
+
+#: A closing frame read from the gaze level (:func:`decode_eye_morse_framed`) must fit its four
+#: fixations at least this well (0–1) and explain the trace this much better (blocks of cost).
+FRAMED_MIN_FIT, FRAMED_MIN_GAIN = 0.6, 8.0
+
+
+def decode_eye_morse_framed(
+    times: np.ndarray,
+    levels: np.ndarray,
+    half: float,
+    hold_sec: float = 0.5,
+    onset: float = 0.0,
+    end: float = 0.0,
+    against_plain: bool = True,
+) -> tuple[Decoded, float]:
+    """Find a closing LRLR frame *inside* a body's gaze level and decode the eye-Morse before it.
+
+    When the sweep detector missed a message's closing frame (natural REMs split or spoil its
+    sweeps), the trace still holds it: four side fixations of one hold each, left, right, left,
+    right, after a centre rest. The message is read with the grammar "eye-Morse, rest, frame,
+    free rest" (:mod:`dreamlink.detect.eye_hsmm`); it is accepted only when the frame's fixations
+    fit (mean ≥ :data:`FRAMED_MIN_FIT`) and, with ``against_plain``, the framed reading explains
+    the trace clearly better (by :data:`FRAMED_MIN_GAIN` blocks of cost) than eye-Morse alone
+    (without it, e.g. for a message that would otherwise be abandoned as unreadable, the frame's fit
+    alone decides: the plain reading explains a frame as extra elements at little cost).
+
+    Returns
+    -------
+    (Decoded, frame_end) : tuple
+        The message (unreadable when no frame was found) and the end (s) of the frame found.
+    """
+    kind = "eye_morse"
+    unit = eye_code.morse_unit(hold_sec)
+    found = _level_segments_x(times, levels, half, unit, MIN_SIDE_UNITS, symmetric=True) if half > 0 else None
+    if found is None:
+        return _unreadable(kind, "no gaze trace between the LRLR frames", onset, end), 0.0
+    framed = best_path(found[1], times, unit, "framed", hold=hold_sec)
+    plain = best_path(found[1], times, unit, "morse") if against_plain else None
+    if framed is None:
+        return _unreadable(kind, "no closing frame in the gaze trace", onset, end), 0.0
+    frame = [seg for seg in framed[0] if seg.state in ("f1", "f2", "f3", "f4")]
+    gain = (plain[2] if plain is not None else np.inf) - framed[2]
+    if np.mean([seg.fit for seg in frame]) < FRAMED_MIN_FIT or (against_plain and gain < FRAMED_MIN_GAIN):
+        return _unreadable(kind, "no closing frame in the gaze trace", onset, end), 0.0
+    return _path_text(framed[0], onset, frame[-1].end), frame[-1].end
+
+
+def decode_count_path(
+    times: np.ndarray,
+    levels: np.ndarray,
+    half: float,
+    hold_sec: float = 0.5,
+    onset: float = 0.0,
+    end: float = 0.0,
+) -> Decoded:
+    """Decode a count answer's body as a whole by explicit-duration Viterbi (:mod:`~.eye_hsmm`).
+
+    The body (:func:`dreamlink.link.eye_code.count_answer`) is centre, then left and right
+    fixations alternating (each held ``hold_sec``), ending at the right, then centre; the answer is
+    the number of right fixations of the cheapest such path. Unreadable when no path fits or a
+    left and the next right fixation are not a swing apart (< :data:`HSMM_MIN_SWING` half swings).
+    """
+    kind = "count"
+    times = np.asarray(times, dtype=float)
+    levels = np.asarray(levels, dtype=float)
+    unit = max(float(hold_sec), 0.25)
+    found = _level_segments_x(times, levels, half, unit, MIN_DWELL_UNITS * 0.5) if half > 0 else None
+    if found is None:
+        return _unreadable(kind, "no gaze trace between the LRLR frames", onset, end)
+    path = best_path(found[1], times, unit, "count")
+    if path is None:
+        return _unreadable(kind, "the gaze trace does not follow the count code", onset, end)
+    segs = path[0]
+    symbols = []
+    for i, seg in enumerate(segs):
+        if seg.state != "right":
+            continue
+        prev = segs[i - 1]
+        if abs(prev.level - seg.level) < HSMM_MIN_SWING:
+            return _unreadable(kind, f"no full swing to the right at {seg.start:.2f} s", onset, end)
+        symbols.append(("1", float(np.clip(min(prev.fit, seg.fit), 0.05, 1.0))))
+    if not symbols:
+        return _unreadable(kind, "no count between the LRLR frames", onset, end)
+    conf = _combine([c for _, c in symbols])
+    return Decoded(kind, True, str(len(symbols)), tuple(symbols), conf, "", onset, end)
+
+
 def _level_segments(
     times: np.ndarray, levels: np.ndarray, half: float, unit: float
 ) -> list[list[float]] | None:
@@ -656,6 +843,8 @@ class EyeMessageDecoder:
 
     def __post_init__(self) -> None:
         self._frames_by_end: dict[float, list[Sweep]] = {}
+        self._close_frame: list[Sweep] | None = None
+        self._tentative = False
         self._use_frames = False
         self._body_t0 = 0.0
         self._close_onset = 0.0
@@ -699,8 +888,9 @@ class EyeMessageDecoder:
             out.append(res)
         return out
 
-    def _start(self, frame: list[Sweep]) -> None:
+    def _start(self, frame: list[Sweep], tentative: bool = False) -> None:
         self._open = frame
+        self._tentative = tentative
         self._body = []
         gaps = [b.onset - a.end for a, b in zip(frame[:-1], frame[1:], strict=True)]
         self._hold = float(np.mean(gaps))
@@ -733,11 +923,12 @@ class EyeMessageDecoder:
             if stop == len(b) - 1 and not (b[-1].direction == "L" and b[-1].size <= 0.9 * self._full):
                 continue
             fr = self._frames_by_end.get(round(b[stop - 1].end, 6)) if self._use_frames else None
-            if fr is not None and self._same_pace(fr) and self._full_swings(fr):
+            if fr is not None and self._same_pace(fr) and (self._full_swings(fr) or self._body_reads(fr)):
                 # The frame's first sweep may be a movement the detector did not pass as a sweep
                 # (then it is not in the body): the frame starts at the first body sweep from it on.
                 starts = [i for i in range(stop) if b[i].onset >= fr[0].onset - 1e-6]
                 if starts:
+                    self._close_frame = list(fr)
                     return starts[0], stop
             cand = b[stop - 4 : stop]
             ok, _, _ = lrlr_check(cand, self.swing, self.settings)
@@ -749,8 +940,20 @@ class EyeMessageDecoder:
                 and np.median([s.size for s in cand[1:]]) >= CLOSING_FULL_FRAC * self._full
                 and self._full_swings(cand)
             ):
+                self._close_frame = list(cand)
                 return stop - 4, stop
         return None
+
+    def _closing_onset(self, start: int) -> float:
+        """Start (s) of the closing frame found by :meth:`_closing` at body index ``start``.
+
+        The detector's frame may begin with a movement that was not passed as a sweep (so it is not
+        in the body): then the frame itself says where it starts.
+        """
+        onset = self._body[start].onset
+        if self._close_frame:
+            onset = min(onset, self._close_frame[0].onset)
+        return onset
 
     def _full_swings(self, frame: Sequence[Sweep]) -> bool:
         """Whether a closing frame's fixations are at the extremes, full swings apart.
@@ -791,6 +994,22 @@ class EyeMessageDecoder:
                     and p[2] - c >= 0.5 * (p[0] - c)
                 )
         return min(s.size for s in frame[1:]) >= need
+
+    def _body_reads(self, frame: Sequence[Sweep]) -> bool:
+        """Whether a detector frame that failed :meth:`_full_swings` still closes an eye-Morse message.
+
+        Natural REMs often split a frame's sweeps (then the detector joins them into sweeps longer
+        than :data:`FRAME_MAX_SWEEP_SEC`) or spoil its fixation levels. Such a frame is accepted as
+        the closing frame when the detector was confident of it (≥ :data:`CLOSING_MIN_CONF`; frames
+        that Morse elements and natural movements mimic inside a body score low) and the body
+        before it reads as eye-Morse by the whole-body reading (:func:`decode_eye_morse_path`).
+        """
+        if self.mode == "count" or self.levels is None or self._open is None:
+            return False
+        if getattr(frame, "confidence", 0.0) < CLOSING_MIN_CONF:
+            return False
+        t, lv = self.levels(self._body_t0, frame[0].onset - 0.05)
+        return decode_eye_morse_path(t, lv, 0.5 * self._full, self._hold).ok
 
     def _same_pace(self, frame: Sequence[Sweep]) -> bool:
         gaps = [y.onset - x.end for x, y in zip(frame[:-1], frame[1:], strict=True)]
@@ -838,9 +1057,9 @@ class EyeMessageDecoder:
             last = inner[-1]
             if not (last.direction == "L" and last.size <= RETURN_MAX_FRAC * self._full):
                 return None
-            self._close_onset = self._body[close[0]].onset
+            self._close_onset = self._closing_onset(close[0])
             return self._finish(decode_count, inner, sweep.movement.detected_at)
-        self._close_onset = self._body[close[0]].onset
+        self._close_onset = self._closing_onset(close[0])
         return self._finish(decode_eye_morse, inner, sweep.movement.detected_at)
 
     def _on_time(self, now: float) -> Decoded | None:
@@ -860,7 +1079,7 @@ class EyeMessageDecoder:
             if close is not None:
                 inner = self._body[: close[0]]
                 if self.mode == "count" or (inner and _count_like(inner, self._full)):
-                    self._close_onset = self._body[close[0]].onset
+                    self._close_onset = self._closing_onset(close[0])
                     return self._finish(decode_count, inner, now)
                 if not inner:  # two LRLR markers in a row: markers, not a message
                     self._open = None
@@ -870,11 +1089,32 @@ class EyeMessageDecoder:
         if quiet >= max(EYE_MAX_PAUSE_SEC, longest_rest + 2.0):
             onset = self._open[0].onset
             self._open = None
+            if self._tentative:
+                return None  # a closing frame that was not also an opening: nothing to report
+            if self.mode != "count" and self.levels is not None:
+                # The detector may have missed the closing frame: look for it in the gaze level.
+                t, lv = self.levels(self._body_t0, now)
+                res, frame_end = decode_eye_morse_framed(
+                    t, lv, 0.5 * self._full, self._hold, onset, against_plain=False
+                )
+                if res.ok:
+                    return Decoded(
+                        res.kind, True, res.text, res.symbols, res.confidence, "", onset, frame_end, now
+                    )
             kind = "count" if self.mode == "count" else "eye_morse"
             return _unreadable(kind, "no closing LRLR frame", onset, self._last_end, now)
         return None
 
-    def _finish(self, fn: Callable[..., Decoded], inner: list[Sweep], at: float) -> Decoded:
+    def _finish(self, fn: Callable[..., Decoded], inner: list[Sweep], at: float) -> Decoded | None:
+        """Decode the body of the open message; then re-open on its closing frame, tentatively.
+
+        When the detector misses a message's closing frame, the message runs on into the next
+        message and closes on that one's *opening* frame. So every closing frame is also kept as a
+        tentative opening (re-synchronisation): if a body and another closing frame follow, that
+        message is read too; a tentative message that finds no closing frame or does not read is
+        dropped without an event (it was only a closing frame), and a frame that closed such a
+        non-message opens a message for real.
+        """
         assert self._open is not None
         onset = self._open[0].onset
         end = self._body[-1].end
@@ -882,30 +1122,56 @@ class EyeMessageDecoder:
             res = decode_eye_morse(inner, self._hold, onset, end, full=self._full)
             if self.levels is not None:
                 t, lv = self.levels(self._body_t0, self._close_onset - 0.05)
-                by_level = decode_eye_morse_levels(t, lv, 0.5 * self._full, self._hold, onset, end)
+                by_level = decode_eye_morse_path(
+                    t, lv, 0.5 * self._full, self._hold, onset, end, strict_rests=self._tentative
+                )
+                if self._tentative:
+                    res = by_level  # a re-opened message is read by the whole-body reading only
+                else:
+                    # A missed closing frame makes a message run on into the next one's opening
+                    # frame: a frame found in the gaze level ends the message there.
+                    framed, frame_end = decode_eye_morse_framed(t, lv, 0.5 * self._full, self._hold, onset)
+                    if framed.ok:
+                        by_level, end = framed, frame_end
+                if not self._tentative and not by_level.ok:
+                    by_level = decode_eye_morse_levels(t, lv, 0.5 * self._full, self._hold, onset, end)
                 if by_level.ok or not res.ok:
                     res = by_level
         else:
             res = decode_count(inner, onset, end)
             if self.levels is not None:
                 t, lv = self.levels(self._body_t0, self._close_onset - 0.05)
-                by_level = decode_count_levels(t, lv, 0.5 * self._full, self._hold, onset, end)
+                by_level = decode_count_path(t, lv, 0.5 * self._full, self._hold, onset, end)
+                if not by_level.ok:
+                    by_level = decode_count_levels(t, lv, 0.5 * self._full, self._hold, onset, end)
                 if by_level.ok or not res.ok:
                     res = by_level
+        tentative, frame = self._tentative, self._close_frame
         self._open = None
         self._body = []
+        self._close_frame = None
+        if fn is decode_eye_morse and frame is not None and len(frame) == 4 and self.levels is not None:
+            # After a tentative "message" that does not read, its closing frame is taken as a
+            # real opening (it was one: the frame before it was only a closing frame).
+            self._start(frame, tentative=not (tentative and not res.ok))
+        if tentative and not res.ok:
+            return None
         return Decoded(res.kind, res.ok, res.text, res.symbols, res.confidence, res.reason, onset, end, at)
 
 
 # -- EMG ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Twitch:
-    """A detected contraction: ``onset``/``duration`` (s), ``confidence`` (0–1), ``detected_at`` (s)."""
+    """A detected contraction: ``onset``/``duration`` (s), ``confidence`` (0–1), ``detected_at`` (s).
+
+    ``level`` is its RMS relative to the chin's background (0 when unknown).
+    """
 
     onset: float
     duration: float
     confidence: float = 1.0
     detected_at: float = 0.0
+    level: float = 0.0
 
     @property
     def end(self) -> float:
@@ -916,6 +1182,28 @@ class Twitch:
     def long(self) -> bool:
         """Whether this is a long twitch (≥ :data:`~dreamlink.link.emg_code.LONG_TWITCH_SEC`)."""
         return self.duration >= emg_code.LONG_TWITCH_SEC
+
+
+def consistent_twitches(twitches: Sequence[Twitch], frac: float | None = None) -> list[Twitch]:
+    """The twitches of a group that are as strong as a deliberate contraction of the group.
+
+    One sender keys one message with contractions of similar strength, while the spontaneous
+    bursts that fall next to it (phasic REM twitches, background transients) are mostly weak: a
+    twitch whose level is below ``frac`` (default :data:`EMG_LEVEL_FRAC`) × the group's median
+    level is dropped. Twitches of unknown level (0) are kept.
+    """
+    frac = EMG_LEVEL_FRAC if frac is None else frac
+    levels = [t.level for t in twitches if t.level > 0]
+    if not levels:
+        return list(twitches)
+    floor = frac * float(np.median(levels))
+    return [t for t in twitches if t.level <= 0 or t.level >= floor]
+
+
+def _strong(twitches: Sequence[Twitch]) -> bool:
+    """Whether a group's twitches are as strong as deliberate contractions (unknown level: yes)."""
+    levels = [t.level for t in twitches if t.level > 0]
+    return not levels or float(np.median(levels)) >= EMG_MIN_MESSAGE_LEVEL
 
 
 def decode_yes_no(twitches: Sequence[Twitch]) -> Decoded:
@@ -949,8 +1237,9 @@ def decode_emg_morse(twitches: Sequence[Twitch]) -> Decoded:
     if not twitches:
         return _unreadable(kind, "no twitches", 0.0, 0.0)
     onset, end = twitches[0].onset, twitches[-1].end
+    # Pauses (gap between twitches + 0, 1 or 2 letter pauses): split halfway between them.
     letter_thr = 0.75 * emg_code.LETTER_PAUSE_SEC
-    word_thr = 2.0 * emg_code.LETTER_PAUSE_SEC + 0.25
+    word_thr = 1.75 * emg_code.LETTER_PAUSE_SEC
     words: list[list[str]] = [[""]]
     symbols: list[tuple[str, float]] = []
     for i, t in enumerate(twitches):
@@ -995,7 +1284,12 @@ class EmgMessageDecoder:
                 self._group = []  # a lone twitch: phasic REM twitches are common, not a message
             elif now - self._group[-1].end >= end_pause:
                 fn = decode_yes_no if self.mode == "yes_no" else decode_emg_morse
-                res = fn(self._group)
+                group = consistent_twitches(self._group)
+                if len(group) < MIN_EMG_MESSAGE_TWITCHES or not _strong(group):
+                    # one deliberate-looking twitch, or only background-strength ones: not a message
+                    self._group = []
+                    return out
+                res = fn(group)
                 out.append(
                     Decoded(
                         res.kind,

@@ -48,7 +48,14 @@ The LRLR marker (``lrlr`` event)
     sweep split by a natural pause) are also tried joined (:func:`merge_split`); and when the
     first, half sweep was refused as a sweep (a burst of natural movements just before it spoils
     its window), a recent leftward movement of sweep size may stand in for it
-    (:meth:`EyeSignalDetector._lrlr_from_rejected_start`). The LRLR tests themselves do not change.
+    (:meth:`EyeSignalDetector._lrlr_from_rejected_start`; it is weighed against the marker found
+    among accepted sweeps, as a natural movement before the marker may have been accepted while the
+    marker's own first sweep was not). Among candidates the one that keeps the sender's pace (first
+    fixation as long as the other two) and whose first sweep is half a swing wins
+    (:func:`frame_rank`). A natural look to the right just before the marker makes its first sweep
+    look like a full swing by its own windows; on the fixation plateaus it is also measured from
+    where the eyes sat over the last :data:`CENTRE_LOOKBACK_SEC` seconds (their centre), and the
+    smaller of the two counts. The LRLR tests themselves do not change.
 
 Natural rapid eye movements are the enemy: they are frequent, often alternate, and can be large.
 What rejects them here is the conjunction of amplitude relative to calibration, strict alternation,
@@ -81,6 +88,8 @@ logger = logging.getLogger("dreamlink.detect.eye")
 SOURCE = "detect.eye"
 #: Block length (s) of the gaze level trace kept for the message decoder.
 LEVEL_STEP_SEC = 0.03125
+#: Look-back (s) for where the eyes sit (their centre) before an LRLR's first sweep.
+CENTRE_LOOKBACK_SEC = 6.0
 #: How much level trace is kept (s): longer than any eye message.
 LEVEL_KEEP_SEC = 180.0
 
@@ -242,6 +251,14 @@ class Sweep:
         )
 
 
+class Frame(list):
+    """The four sweeps of an LRLR marker (a ``list`` of :class:`Sweep`) with the marker's confidence."""
+
+    def __init__(self, sweeps: list[Sweep], confidence: float = 1.0) -> None:
+        super().__init__(sweeps)
+        self.confidence = float(confidence)
+
+
 @dataclass
 class _Open:
     first: int
@@ -360,6 +377,20 @@ def find_lrlr(
     return None if best is None else (best[0], best[1])
 
 
+def frame_rank(sweeps: list[Sweep], sizes: list[float], conf: float) -> float:
+    """How well four sweeps that pass :func:`lrlr_check` look like one sender's marker (for choosing).
+
+    Among overlapping candidates the marker is the one whose first sweep is closest to half a
+    swing (it starts from centre) and whose first fixation lasts like the other two (a sender
+    keeps a pace; a natural movement before the marker's first sweep makes a candidate whose
+    first fixation is too long or too short).
+    """
+    half = float(np.exp(-abs(np.log(np.median(sizes[1:]) / (2.0 * max(sizes[0], 1e-12))))))
+    gaps = [b.onset - a.end for a, b in zip(sweeps[:-1], sweeps[1:], strict=True)]
+    pace = float(np.exp(-abs(np.log(max(gaps[0], 1e-3) / max(float(np.median(gaps[1:])), 1e-3)))))
+    return conf * half * pace
+
+
 def _best_lrlr(
     recent: list[Sweep],
     swing: float,
@@ -396,9 +427,7 @@ def _best_lrlr(
                 if any(s.size > limit for s in skipped):
                     continue
                 conf *= 0.9 ** len(skipped)
-                # Among overlapping candidates prefer the one whose first sweep is closest to half
-                # a swing (the marker starts from centre).
-                rank = conf * float(np.exp(-abs(np.log(np.median(size[1:]) / (2.0 * size[0])))))
+                rank = frame_rank(chosen, size, conf)
                 if best is None or rank > best[2]:
                     best = (chosen, conf, rank)
     return best
@@ -509,6 +538,19 @@ class EyeSignalDetector:
         typical = float(np.median(np.abs(steps[1:]))) if len(steps) > 1 else float(abs(steps[0]))
         if max(spreads[1:-1], default=0.0) > self.settings.max_plateau_spread * typical:
             return [0.0] * len(sweeps)  # the eyes did not hold still between the sweeps
+        if len(sweeps) == 4 and sweeps[0].direction == "L":
+            # The marker's first sweep starts from centre. When a natural movement just before it
+            # left the eyes off to the right, the step from the 0.3 s before it overstates the
+            # half sweep; the gaze level relative to where the eyes sat over the last seconds
+            # (their centre) does not.
+            start = int(round(sweeps[0].onset * fs))
+            w = self._window(start - int(round(CENTRE_LOOKBACK_SEC * fs)), start)
+            if w is not None:
+                from_centre = levels[1] - float(np.median(w[0]))
+                # (only for a first sweep still smaller than every full swing: a larger one is
+                # no marker's first sweep, wherever the eyes were)
+                if 0 < from_centre < sizes[0] < min(sizes[1:]):
+                    sizes[0] = from_centre
         return sizes
 
     def pop_sweeps(self) -> list[Sweep]:
@@ -759,17 +801,27 @@ class EyeSignalDetector:
                     best = found
         return best
 
+    def _rank(self, found: tuple[list[Sweep], float]) -> float:
+        sweeps, conf = found
+        sizes = self.plateau_sizes(sweeps)
+        if sizes is None or min(sizes) <= 0:
+            sizes = [s.size for s in sweeps]
+        return frame_rank(sweeps, sizes, conf)
+
     def _check_lrlr(self, sweep: Sweep) -> Event | None:
         self._recent.append(sweep)
         horizon = 4 * (self.settings.max_gap_sec + self.settings.max_movement_sec)
         self._recent = [s for s in self._recent if sweep.end - s.onset <= horizon]
         found = find_lrlr(self._recent, self.swing, self.settings, self.plateau_sizes)
-        if found is None:
-            found = self._lrlr_from_rejected_start()
+        stand_in = self._lrlr_from_rejected_start()
+        if found is None or (stand_in is not None and self._rank(stand_in) > self._rank(found)):
+            # The marker's first sweep may have been refused as a sweep while a natural movement
+            # before it was accepted: the stand-in that keeps the sender's pace is the marker.
+            found = stand_in
         if found is None:
             return None
         sweeps, conf = found
-        self._frames.append(sweeps)
+        self._frames.append(Frame(sweeps, conf))
         self._rejected = []
         self._recent = []
         return Event(

@@ -1,0 +1,125 @@
+"""Whole-body reading of eye messages by explicit-duration Viterbi (synthetic traces and real REM EOG)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dreamlink.detect import Calibration, detect_array
+from dreamlink.detect.decoders import decode_count_path, decode_eye_morse_framed, decode_eye_morse_path
+from dreamlink.detect.eye_hsmm import best_path
+from dreamlink.link import eye_code
+from dreamlink.sim.gestures import gaze_to_eog, render_gaze
+from dreamlink.sources.base import SourceInfo
+from tests.conftest import real_file
+
+STEP = 1 / 32
+
+
+def morse_trace(symbols: str, hold: float = 0.6, half: float = 300e-6, blips=()):
+    """Gaze level (V, + = left) of an eye-Morse body as the code keys it ('/' separates words)."""
+    u = eye_code.morse_unit(hold)
+    parts = [(0.0, 2.0)]
+    for w, word in enumerate(symbols.split(" / ")):
+        if w:
+            parts[-1] = (0.0, eye_code.WORD_GAP_UNITS * u)
+        for letter in word.split(" "):
+            for s in letter:
+                first = 1.0 if s == "." else -1.0
+                parts += [(first, u), (-first, u), (0.0, eye_code.ELEMENT_GAP_UNITS * u)]
+            parts[-1] = (0.0, eye_code.LETTER_GAP_UNITS * u)
+    parts[-1] = (0.0, 2.0)
+    lv = np.concatenate([np.full(int(round(d / STEP)), g * half) for g, d in parts])
+    t = (np.arange(lv.size) + 0.5) * STEP
+    for at, size, dur in blips:  # natural REMs: brief excursions
+        lv[(t >= at) & (t < at + dur)] += size
+    return t, lv
+
+
+def test_best_path_segments_follow_the_code():
+    t, lv = morse_trace(". -")
+    segs, unit, _ = best_path(lv / 300e-6, t, 0.6, "morse")
+    states = [s.state for s in segs]
+    assert states == ["c_first", "dot_l", "dot_r", "gap_l", "dash_r", "dash_l", "c_last"]
+    assert 0.5 <= unit <= 0.75
+    assert all(s.fit >= 0.85 for s in segs)
+
+
+def test_morse_path_reads_words_and_ignores_natural_movements():
+    # A natural look to the left just before a dash (right, then left) and brief REMs in the rests:
+    # fixation by fixation the look and the dash's right side make a "dot"; the whole path does not.
+    t, lv = morse_trace(
+        "... --- ... / --", blips=[(1.0, 320e-6, 0.3), (9.4, 300e-6, 0.35), (14.0, -300e-6, 0.25)]
+    )
+    res = decode_eye_morse_path(t, lv, 300e-6, hold_sec=0.6)
+    assert res.ok and res.text == "SOS M"
+    assert all(0 < c <= 1 for s, c in res.symbols if s in ".-")
+
+
+def test_morse_path_refuses_what_is_not_the_code():
+    t, lv = morse_trace(".......")
+    assert "not a Morse letter" in decode_eye_morse_path(t, lv, 300e-6, 0.6).reason
+    t, lv = morse_trace(".-")
+    # Half the swing across (left then right, each a quarter of the way): natural movements.
+    assert "no full swing" in decode_eye_morse_path(t, lv / 2.5, 300e-6, 0.6).reason
+    t = (np.arange(300) + 0.5) * STEP
+    assert not decode_eye_morse_path(t, np.zeros(300), 300e-6, 0.6).ok  # rest only: no symbol
+    # A "message" whose centre rest before the first element is far longer than the code's.
+    t, lv = morse_trace(".")
+    pad = np.zeros(int(12 / STEP))
+    long_t = (np.arange(lv.size + pad.size) + 0.5) * STEP
+    long_lv = np.concatenate([pad, lv])
+    assert decode_eye_morse_path(long_t, long_lv, 300e-6, 0.6).ok
+    assert "rests" in decode_eye_morse_path(long_t, long_lv, 300e-6, 0.6, strict_rests=True).reason
+
+
+def test_closing_frame_found_in_the_gaze_level():
+    # The sweep detector missed the closing LRLR: the level still shows it (left, right, left,
+    # right, one hold each) after the body's last rest, then the eyes rest at centre.
+    hold, half = 0.6, 300e-6
+    t, lv = morse_trace("... ---", hold=hold, half=half, blips=[(3.0, -300e-6, 0.25)])
+    frame = np.concatenate([np.full(int(round(hold / STEP)), g * half) for g in (1, -1, 1, -1)])
+    lv = np.concatenate([lv, np.full(int(round(1.5 / STEP)), 0.0), frame, np.zeros(int(round(8 / STEP)))])
+    t = (np.arange(lv.size) + 0.5) * STEP
+    res, frame_end = decode_eye_morse_framed(t, lv, half, hold)
+    assert res.ok and res.text == "SO"
+    assert frame_end == pytest.approx(t[-1] - 8, abs=0.2)
+    # Without a frame in the trace there is none to find.
+    t, lv = morse_trace("... ---", hold=hold, half=half)
+    lv = np.concatenate([lv, np.zeros(256)])
+    t = (np.arange(lv.size) + 0.5) * STEP
+    res, _ = decode_eye_morse_framed(t, lv, half, hold, against_plain=False)
+    assert not res.ok and "no closing frame" in res.reason
+
+
+@pytest.mark.parametrize("n", [1, 3, 5])
+def test_count_path_counts_right_fixations(n):
+    hold = 0.5
+    parts = [(0.0, 1.5)] + [(1.0, hold), (-1.0, hold)] * n + [(0.0, 1.5)]
+    lv = np.concatenate([np.full(int(round(d / STEP)), g * 300e-6) for g, d in parts])
+    t = (np.arange(lv.size) + 0.5) * STEP
+    lv[(t > 0.4) & (t < 0.6)] -= 300e-6  # a brief natural look to the right in the rest
+    res = decode_count_path(t, lv, 300e-6, hold_sec=hold)
+    assert res.ok and res.text == str(n) and len(res.symbols) == n
+
+
+def test_eye_morse_in_real_rem_eog(shared_data):
+    """Eye-Morse keyed into real REM EOG (natural REMs underneath) is read back by the live pipeline."""
+    d = np.load(real_file(shared_data, "yasa/eog_rem_256Hz_first600s.npz"))
+    fs = float(d["sf"])
+    data = np.asarray(d["data"], float)[:, : int(200 * fs)] * 1e-6
+    rng = np.random.default_rng(3)
+    a_v = 200e-6
+    texts = ["SOS", "HI", "OK"]
+    for i, text in enumerate(texts):
+        trace = render_gaze(eye_code.eye_morse(text, 0.6), fs, rng=rng, jitter=0.15, gain=0.8)
+        e1, e2 = gaze_to_eog(trace.gaze, a_v)
+        i0 = int((10 + 62 * i) * fs)
+        data[0, i0 : i0 + e1.size] += e1
+        data[1, i0 : i0 + e2.size] += e2
+    info = SourceInfo(("E1", "E2"), ("eog", "eog"), fs)
+    res = detect_array(
+        data, info, "E1", "E2", calibration=Calibration(4 * a_v), eye_code="morse", rem_events=False
+    )
+    got = [e.value for e in res.events if e.trial_type == "message"]
+    assert got == texts
