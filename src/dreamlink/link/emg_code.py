@@ -9,7 +9,9 @@ Twitch
 Yes / no
     Two short twitches = yes, three short twitches = no, within :data:`GROUP_SEC` seconds.
 EMG-Morse
-    short = dot, long = dash, a pause ≥ :data:`LETTER_PAUSE_SEC` ends a letter.
+    short = dot, long = dash, a pause of :data:`LETTER_PAUSE_SEC` (on top of the gap between
+    twitches) ends a letter, twice that a word (:func:`emg_morse`); the decoder ends a message
+    after a longer pause (:data:`dreamlink.detect.decoders.EMG_MESSAGE_END_SEC`).
 
 References
 ----------
@@ -50,12 +52,17 @@ def yes_no(answer: bool, short_sec: float = 0.25, gap_sec: float = 0.5) -> list[
 def emg_morse(
     text: str, short_sec: float = 0.25, long_sec: float = 0.9, gap_sec: float = 0.4
 ) -> list[Twitch]:
-    """Twitches keying ``text`` in EMG-Morse."""
+    """Twitches keying ``text`` in EMG-Morse.
+
+    Between the twitches of a letter: ``gap_sec``; between letters: ``gap_sec`` +
+    :data:`LETTER_PAUSE_SEC`; between words: ``gap_sec`` + 2 × :data:`LETTER_PAUSE_SEC` (shorter
+    than the pause that ends a message).
+    """
     out: list[Twitch] = []
     t = 0.0
     for w, word in enumerate(morse.encode(text)):
         if w:
-            t += LETTER_PAUSE_SEC * 2
+            t += LETTER_PAUSE_SEC  # on top of the letter pause: a word pause is twice a letter pause
         for letter in word.split(" "):
             for symbol in letter:
                 d = short_sec if symbol == "." else long_sec

@@ -1,0 +1,30 @@
+"""dreamlink's EMG code: yes/no twitch counts and EMG-Morse timing."""
+
+from __future__ import annotations
+
+import pytest
+
+from dreamlink.detect.decoders import EMG_MESSAGE_END_SEC
+from dreamlink.link import emg_code
+
+
+def _gaps(tw):
+    return [round(b.start - (a.start + a.duration), 6) for a, b in zip(tw[:-1], tw[1:], strict=True)]
+
+
+def test_yes_no_counts():
+    assert len(emg_code.yes_no(True)) == emg_code.YES_TWITCHES == 2
+    assert len(emg_code.yes_no(False)) == emg_code.NO_TWITCHES == 3
+    assert all(t.duration < emg_code.LONG_TWITCH_SEC for t in emg_code.yes_no(False))
+
+
+@pytest.mark.parametrize("gap", [0.35, 0.6])
+def test_morse_pauses_symbol_letter_word(gap):
+    tw = emg_code.emg_morse("E T", gap_sec=gap)  # one dot, word pause, one dash
+    assert [t.duration >= emg_code.LONG_TWITCH_SEC for t in tw] == [False, True]
+    (word,) = _gaps(tw)
+    assert word == pytest.approx(gap + 2 * emg_code.LETTER_PAUSE_SEC)
+    assert word < EMG_MESSAGE_END_SEC - 1.0  # a word pause never ends the message
+    sos = emg_code.emg_morse("SOS", gap_sec=gap)
+    assert _gaps(sos) == pytest.approx([gap, gap] + [gap + emg_code.LETTER_PAUSE_SEC] + [gap, gap]
+                                       + [gap + emg_code.LETTER_PAUSE_SEC] + [gap, gap])
