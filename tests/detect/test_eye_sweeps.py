@@ -215,3 +215,85 @@ def test_frame_rank_prefers_the_senders_pace():
     paced = [sw(1.2, 300e-6)] + rest  # the marker's own first sweep, 0.7 s before it
     sizes = [300e-6, 600e-6, 600e-6, 600e-6]
     assert frame_rank(paced, sizes, 0.8) > frame_rank(early, sizes, 0.8)
+
+
+def test_lrlr_found_when_a_natural_movement_takes_part_of_a_swing_early():
+    # During the fixation at left before the fourth sweep the eyes drift back most of the way to
+    # centre (a natural movement 0.4 swing, too large to skip as a small one); the fourth sweep
+    # then finishes the swing 0.5 s later. The piece goes the way of the swing it belongs to.
+    gestures = [Gesture(-1, 0.6), Gesture(1, 0.6), Gesture(-1, 0.5), Gesture(-0.2, 0.5), Gesture(1, 0.6),
+                Gesture(0, 0.6)]
+    for seed in (1, 2):
+        e1, e2, trace = synth.eog(synth.centre(7) + gestures + synth.centre(2), seed=seed, jitter=0.0)
+        events, _, _ = run(e1 - e2, e1, e2)
+        (lrlr,) = [e for e in events if e.trial_type == "lrlr"]
+        fourth = trace.sweeps[4]
+        assert abs(lrlr.onset - trace.sweeps[0].onset) < 0.1
+        assert abs(lrlr.onset + lrlr.duration - (fourth.onset + fourth.duration)) < 0.1
+
+
+def test_lrlr_first_sweep_cut_into_pieces_is_read_from_the_gaze_level():
+    # The half sweep from centre goes out in four jerks with natural back-steps: none lands on a
+    # fixation, so none is a sweep; the level before the second sweep tells the first swing.
+    first = [Gesture(-0.4, 0.06), Gesture(-0.2, 0.06), Gesture(-0.7, 0.06), Gesture(-0.5, 0.06)]
+    gestures = first + eye_code.lrlr(0.6)
+    for seed in (1, 2, 3):
+        e1, e2, trace = synth.eog(synth.centre(7) + gestures + synth.centre(2), seed=seed, jitter=0.0)
+        events, _, _ = run(e1 - e2, e1, e2)
+        (lrlr,) = [e for e in events if e.trial_type == "lrlr"]
+        assert abs(lrlr.onset - trace.sweeps[0].onset) < 0.3
+        fourth = trace.sweeps[7]
+        assert abs(lrlr.onset + lrlr.duration - (fourth.onset + fourth.duration)) < 0.1
+
+
+def test_level_start_needs_a_rise_from_centre():
+    # Three full swings R, L, R from centre with no first sweep at all are no marker.
+    gestures = [Gesture(1, 0.6), Gesture(-1, 0.6), Gesture(1, 0.6), Gesture(0, 0.6)]
+    e1, e2, _ = synth.eog(synth.centre(7) + gestures + synth.centre(2), seed=4, jitter=0.0)
+    events, _, _ = run(e1 - e2, e1, e2)
+    assert not [e for e in events if e.trial_type == "lrlr"]
+
+
+def test_marker_right_after_natural_look_left_right_is_still_found():
+    # A natural look left then right just before the marker passes as the first two sweeps of a
+    # "marker" that ends with the real marker's second sweep; the real marker, one fixation
+    # later, is reported too (its first two sweeps stay candidates).
+    gestures = [Gesture(-0.5, 0.6), Gesture(0.5, 0.6)] + eye_code.lrlr(0.6)
+    e1, e2, trace = synth.eog(synth.centre(7) + gestures + synth.centre(2), seed=1, jitter=0.0)
+    events, _, _ = run(e1 - e2, e1, e2)
+    lrlrs = [e for e in events if e.trial_type == "lrlr"]
+    real = trace.sweeps[2:6]
+    end = real[3].onset + real[3].duration
+    assert any(abs(e.onset - real[0].onset) < 0.1 and abs(e.onset + e.duration - end) < 0.1 for e in lrlrs)
+    assert len(lrlrs) == 2
+
+
+def test_lrlr_sensitivity_on_real_rem_eog(shared_data):
+    """LRLRs injected into 10 min of real REM EOG (natural REMs underneath) at a 800-µV swing."""
+    from dreamlink.sim.gestures import gaze_to_eog, render_gaze
+
+    d = np.load(real_file(shared_data, "yasa/eog_rem_256Hz_first600s.npz"))
+    fs = float(d["sf"])
+    loc, roc = d["data"][0] * 1e-6, d["data"][1] * 1e-6
+    rng = np.random.default_rng(2024)
+    truths = []
+    t = 8.0
+    while True:
+        gestures = eye_code.lrlr(rng.uniform(0.3, 1.2))
+        trace = render_gaze(gestures, fs, rng=rng, jitter=0.2, gain=rng.uniform(0.6, 1.0))
+        e1, e2 = gaze_to_eog(trace.gaze, 200e-6)
+        i0 = int(round(t * fs))
+        if i0 + len(e1) + int(5 * fs) > len(loc):
+            break
+        loc[i0 : i0 + len(e1)] += e1
+        roc[i0 : i0 + len(e2)] += e2
+        fourth = trace.sweeps[3]
+        truths.append((t + trace.sweeps[0].onset, t + fourth.onset + fourth.duration))
+        t += trace.duration + 10.0  # the next marker 10 s after this one ends
+    events, _, _ = run(loc - roc, loc, roc, swing=800e-6, fs=fs, block=256)
+    lrlrs = [e for e in events if e.trial_type == "lrlr"]
+    found = sum(
+        any(abs(e.onset - a) < 0.5 and abs(e.onset + e.duration - b) < 0.5 for e in lrlrs) for a, b in truths
+    )
+    assert len(truths) >= 35
+    assert found / len(truths) >= 0.95, (found, len(truths))

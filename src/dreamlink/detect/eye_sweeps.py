@@ -57,6 +57,21 @@ The LRLR marker (``lrlr`` event)
     where the eyes sat over the last :data:`CENTRE_LOOKBACK_SEC` seconds (their centre), and the
     smaller of the two counts. The LRLR tests themselves do not change.
 
+    Swings cut into pieces. Large saccades often land short and are completed by a corrective
+    saccade in the same direction (Becker & Fuchs 1969), and in REM sleep a natural movement may
+    take part of a swing early. A sweep skipped between the four of a candidate may therefore also
+    be a *piece* of the neighbouring chosen swing in its direction, up to
+    :attr:`EyeSettings.max_split_frac` of it (:func:`_skips_ok`); and pieces joined by
+    :func:`merge_split` are also tried starting at their larger piece (so the fixation before
+    it keeps its length). When the marker's first (half) sweep is cut into several jerks none of
+    which lands on a fixation, it is read from the gaze level instead
+    (:meth:`EyeSignalDetector._lrlr_from_level_start`): fixations are the spans between fast
+    movements, as in velocity-threshold fixation identification (Salvucci & Goldberg 2000), and the
+    swing is the difference of their median levels: the fixation before the second sweep minus
+    the centre. Such a candidate must pass the same LRLR tests, with confidence × 0.7. After a
+    marker its last two sweeps stay candidates, so a real marker whose first two sweeps were
+    taken by a "marker" made of natural movements just before it is still reported.
+
 Natural rapid eye movements are the enemy: they are frequent, often alternate, and can be large.
 What rejects them here is the conjunction of amplitude relative to calibration, strict alternation,
 inter-sweep timing, fixation plateaus between sweeps, the half/full amplitude structure of a frame
@@ -64,12 +79,17 @@ and anti-correlated electrodes; ``benchmarks/signals.py`` measures the false-sig
 
 References
 ----------
+Becker W, Fuchs AF (1969). Further properties of the human saccadic system: eye movements and
+correction saccades with and without visual fixation points. Vision Res 9(10):1247-1258.
+doi:10.1016/0042-6989(69)90112-6
 Bahill AT, Clark MR, Stark L (1975). The main sequence, a tool for studying human eye movements.
 Math Biosci 24(3-4):191-204. doi:10.1016/0025-5564(75)90075-9
 LaBerge SP, Nagel LE, Dement WC, Zarcone VP (1981). Lucid dreaming verified by volitional
 communication during REM sleep. Percept Mot Skills 52(3):727-732. doi:10.2466/pms.1981.52.3.727
 Malmivuo J, Plonsey R (1995). Bioelectromagnetism, ch. 28: The electric signals originating in the
 eye. Oxford University Press.
+Salvucci DD, Goldberg JH (2000). Identifying fixations and saccades in eye-tracking protocols.
+Proc. ETRA 2000, 71-78. doi:10.1145/355017.355028
 """
 
 from __future__ import annotations
@@ -138,6 +158,9 @@ class EyeSettings:
     max_gap_ratio : float
         Longest over shortest fixation between the sweeps of an LRLR: a sender keeps a pace (±20 %),
         while a "marker" that borrows natural movements for its first sweeps rarely does.
+    max_split_frac : float
+        A skipped sweep larger than :attr:`max_skip_frac` allows is still tolerated as a piece of
+        the neighbouring chosen swing in its direction when at most this fraction of it.
     """
 
     lowpass_hz: float = 15.0
@@ -161,6 +184,7 @@ class EyeSettings:
     max_skip_frac: float = 0.6
     max_plateau_spread: float = 0.5
     max_gap_ratio: float = 2.5
+    max_split_frac: float = 0.8
 
 
 @dataclass(frozen=True)
@@ -317,20 +341,24 @@ def lrlr_check(
     return True, conf, ""
 
 
-def merge_split(sweeps: list[Sweep], max_gap_sec: float = 0.45) -> list[Sweep]:
+def merge_split(sweeps: list[Sweep], max_gap_sec: float = 0.45, at_larger: bool = False) -> list[Sweep]:
     """Join consecutive same-direction sweeps less than ``max_gap_sec`` apart into one.
 
     A natural rapid eye movement during a deliberate sweep can split it in two steps in the same
     direction (the gaze overshoots, pauses, goes on); for the LRLR pattern they are one swing.
-    The joined sweep spans both, its amplitude is their sum, its confidence the lower one.
+    The joined sweep spans both, its amplitude is their sum, its confidence the lower one. With
+    ``at_larger`` it starts at the larger piece instead (a natural movement just before a sweep,
+    in its direction, is not when the sender moved: the fixation before lasted until the main
+    piece).
     """
     out: list[Sweep] = []
     for sw in sweeps:
         prev = out[-1] if out else None
         if prev is not None and prev.direction == sw.direction and sw.onset - prev.end < max_gap_sec:
             a, b = prev.movement, sw.movement
+            onset = b.onset if at_larger and abs(b.amplitude) > abs(a.amplitude) else a.onset
             m = Movement(
-                a.onset, b.end - a.onset, a.amplitude + b.amplitude, max(a.peak_velocity, b.peak_velocity),
+                onset, b.end - onset, a.amplitude + b.amplitude, max(a.peak_velocity, b.peak_velocity),
                 a.flat_before, b.flat_after, a.common_ratio, b.detected_at, False,
             )
             out[-1] = Sweep(m, min(prev.confidence, sw.confidence))
@@ -370,7 +398,8 @@ def find_lrlr(
     """
     best: tuple[list[Sweep], float, float] | None = None
     merged = merge_split(recent)
-    for seq in (recent, merged) if len(merged) < len(recent) else (recent,):
+    seqs = [recent] if len(merged) == len(recent) else [recent, merged, merge_split(recent, at_larger=True)]
+    for seq in seqs:
         found = _best_lrlr(seq, swing, settings, measure)
         if found is not None and (best is None or found[2] > best[2]):
             best = found
@@ -389,6 +418,27 @@ def frame_rank(sweeps: list[Sweep], sizes: list[float], conf: float) -> float:
     gaps = [b.onset - a.end for a, b in zip(sweeps[:-1], sweeps[1:], strict=True)]
     pace = float(np.exp(-abs(np.log(max(gaps[0], 1e-3) / max(float(np.median(gaps[1:])), 1e-3)))))
     return conf * half * pace
+
+
+def _skips_ok(chosen: list[Sweep], size: list[float], skipped: list[Sweep], settings: EyeSettings) -> bool:
+    """Whether the sweeps skipped between the four chosen ones are natural movements of a fixation.
+
+    Each must be smaller than :attr:`EyeSettings.max_skip_frac` of the smallest full swing, or be
+    a piece of the swing it belongs to: the same direction as the chosen sweep next to it (the one
+    before or after, whichever goes the same way) and smaller than
+    :attr:`EyeSettings.max_split_frac` of it (the eyes reached the side in two steps).
+    """
+    limit = settings.max_skip_frac * min(size[1:])
+    for s in skipped:
+        if s.size <= limit:
+            continue
+        before = [n for n, c in enumerate(chosen) if c.end <= s.onset]
+        n = before[-1] if before else 0
+        if chosen[n].direction != s.direction and n + 1 < len(chosen):
+            n += 1
+        if chosen[n].direction != s.direction or s.size > settings.max_split_frac * size[n]:
+            return False
+    return True
 
 
 def _best_lrlr(
@@ -423,8 +473,7 @@ def _best_lrlr(
                     continue
                 size = sizes if sizes is not None else [s.size for s in chosen]
                 skipped = [recent[m] for m in range(i + 1, last) if m not in (j, k)]
-                limit = settings.max_skip_frac * min(size[1:])
-                if any(s.size > limit for s in skipped):
+                if not _skips_ok(chosen, size, skipped, settings):
                     continue
                 conf *= 0.9 ** len(skipped)
                 rank = frame_rank(chosen, size, conf)
@@ -548,7 +597,8 @@ class EyeSignalDetector:
             if w is not None:
                 from_centre = levels[1] - float(np.median(w[0]))
                 # (only for a first sweep still smaller than every full swing: a larger one is
-                # no marker's first sweep, wherever the eyes were)
+                # no marker's first sweep, wherever the eyes were; relaxing this lets the full
+                # swings of eye-Morse elements start "markers")
                 if 0 < from_centre < sizes[0] < min(sizes[1:]):
                     sizes[0] = from_centre
         return sizes
@@ -801,6 +851,82 @@ class EyeSignalDetector:
                     best = found
         return best
 
+    def _level_start(self, second: Sweep, hold: float) -> Sweep | None:
+        """The marker's first (half) sweep read from the gaze level before its second sweep.
+
+        The first sweep starts from centre, often out of a burst of natural movements that cut it
+        into several small pieces, none of which passes as a sweep. Its size is a level
+        difference: the median level of the fixation before ``second`` (``hold`` seconds, as long as
+        the sender's other fixations) minus the centre (median level over the
+        :data:`CENTRE_LOOKBACK_SEC` before that fixation). Its time is where the level last rose
+        through the midpoint between the two for at least 60 ms. ``None`` when the history does
+        not hold the span or the level did not rise by at least :attr:`EyeSettings.min_sweep_frac`
+        of the swing.
+        """
+        fs = self.sfreq
+        s = self.settings
+        hi = int(round(second.onset * fs)) - self._settle
+        lo = hi - int(round(hold * fs))
+        fix = self._window(lo, hi)
+        back = self._window(lo - int(round(CENTRE_LOOKBACK_SEC * fs)), lo)
+        if fix is None or back is None or hi - lo < self._min_win:
+            return None
+        level, centre = float(np.median(fix[0])), float(np.median(back[0]))
+        if level - centre < s.min_sweep_frac * self.swing:
+            return None
+        # the last run of ≥ 60 ms below the midpoint before the fixation's end
+        span = self._window(lo - int(round((s.max_gap_sec + s.max_movement_sec) * fs)), hi)
+        if span is None:
+            return None
+        below = span[0] < 0.5 * (level + centre)
+        run = max(2, int(round(0.06 * fs)))
+        ok = np.convolve(below.astype(float), np.ones(run), "valid") >= run
+        idx = np.flatnonzero(ok)
+        if idx.size == 0:
+            return None
+        cross = hi - span.shape[1] + int(idx[-1]) + run  # first sample after that run
+        half = max(1, int(round(0.05 * fs)))
+        onset, end = (cross - half) / fs, (cross + half) / fs
+        if second.onset - end < s.min_gap_sec:
+            return None
+        m = Movement(onset, end - onset, level - centre, 0.0, 0.0, 0.0, None, second.onset, False)
+        return Sweep(m, 0.5)
+
+    def _lrlr_from_level_start(self) -> tuple[list[Sweep], float] | None:
+        """An LRLR whose first (half) sweep is read from the gaze level (:meth:`_level_start`).
+
+        For each recent rightward sweep that could be the marker's second, a first sweep is
+        measured from the level and the four are judged by the unchanged LRLR tests
+        (:func:`find_lrlr`); the first fixation's length is taken as the median fixation between
+        the later sweeps (the sender's pace). Confidence × 0.7; the first must be at least a
+        quarter of the median full swing (a marker's is half). Only when no leftward sweep was
+        accepted there (the ordinary search has judged those): the sweeps of eye-Morse elements,
+        which land on fixations, must not start a marker read from the level.
+        """
+        best: tuple[list[Sweep], float] | None = None
+        recent = self._recent
+        for n, second in enumerate(recent[:-2]):
+            if second.direction != "R":
+                continue
+            later = recent[n:]
+            gaps = [b.onset - a.end for a, b in zip(later[:-1], later[1:], strict=True)]
+            hold = float(np.clip(np.median(gaps), self.settings.min_gap_sec, self.settings.max_gap_sec))
+            first = self._level_start(second, hold)
+            if first is None or any(
+                r.direction == "L" and r.onset >= first.onset - 0.5 and r.end <= second.onset for r in recent
+            ):
+                continue  # a first sweep that passed as a sweep is the ordinary search's to judge
+            found = find_lrlr([first] + later, self.swing, self.settings, self.plateau_sizes)
+            if found is None or found[0][0] is not first:
+                continue
+            sizes = self.plateau_sizes(found[0]) or [x.size for x in found[0]]
+            if min(sizes[1:]) <= 0 or 4.0 * max(first.size, sizes[0]) < float(np.median(sizes[1:])):
+                continue
+            found = (found[0], found[1] * 0.7)
+            if best is None or self._rank(found) > self._rank(best):
+                best = found
+        return best
+
     def _rank(self, found: tuple[list[Sweep], float]) -> float:
         sweeps, conf = found
         sizes = self.plateau_sizes(sweeps)
@@ -818,12 +944,21 @@ class EyeSignalDetector:
             # The marker's first sweep may have been refused as a sweep while a natural movement
             # before it was accepted: the stand-in that keeps the sender's pace is the marker.
             found = stand_in
+        level = self._lrlr_from_level_start()
+        if found is None or (level is not None and self._rank(level) > self._rank(found)):
+            # The marker's first sweep, cut into pieces by natural movements, read from the gaze
+            # level; it also wins over a candidate that borrowed a natural movement before it.
+            found = level
         if found is None:
             return None
         sweeps, conf = found
         self._frames.append(Frame(sweeps, conf))
         self._rejected = []
-        self._recent = []
+        # The frame's last two sweeps stay candidates: when natural movements just before a marker
+        # pass as its first two sweeps, a "marker" ends with the real marker's first two sweeps,
+        # and the real one follows one fixation later. (A real marker's third sweep is a full
+        # swing, which cannot start another marker.)
+        self._recent = [s for s in self._recent if s.onset >= sweeps[2].onset]
         return Event(
             onset=round(sweeps[0].onset, 4),
             duration=round(sweeps[-1].end - sweeps[0].onset, 4),
