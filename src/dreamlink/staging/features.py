@@ -82,13 +82,12 @@ def bandpass_resample(data_volts: np.ndarray, sfreq: float) -> np.ndarray:
 
     Notes
     -----
-    A signal already at 100 Hz is convolved with MNE's default zero-phase FIR band-pass (the filter
-    YASA uses) by overlap-add, as MNE applies it. Otherwise both steps are done in one real FFT of
-    the reflect-padded signal, as MNE's FFT resampling (which YASA calls) and that filter would do
-    them one after the other: the spectrum is cut at the new Nyquist frequency (50 Hz), multiplied
-    by the FIR's amplitude response and transformed back at 100 Hz. The FFT length is chosen so
-    that 100 Hz is an exact number of its bins; a rate for which that would need an impractically
-    long FFT falls back to polyphase resampling (``scipy.signal.resample_poly``), then the FIR.
+    Both steps in one real FFT of the reflect-padded signal, as MNE's FFT resampling (which YASA
+    calls) and MNE's default zero-phase FIR band-pass (the filter YASA uses) would do them one after
+    the other: the spectrum is cut at the new Nyquist frequency (50 Hz), multiplied by the FIR's
+    amplitude response and transformed back at 100 Hz. The FFT length is chosen so that 100 Hz
+    is an exact number of its bins; a rate for which that would need an impractically long FFT
+    falls back to polyphase resampling (``scipy.signal.resample_poly``) then the same filter.
     The arithmetic is float32 (half the FFT time; the rounding, ~1e-7 relative, is far below
     anything the features or the classifier resolve).
     """
@@ -102,10 +101,6 @@ def bandpass_resample(data_volts: np.ndarray, sfreq: float) -> np.ndarray:
     if sfreq != FEATURE_SFREQ and frac.denominator > 64:
         x = sp_signal.resample_poly(x, frac.numerator, frac.denominator, axis=1)[:, :n_out]
         frac, n_in = Fraction(1), n_out
-    if frac == 1:  # already at 100 Hz: the FIR itself by overlap-add (as MNE applies it), ~2x an FFT
-        xp = np.pad(x, ((0, 0), (pad_out, pad_out)), mode="reflect")
-        y = sp_signal.oaconvolve(xp, _fir_taps()[None, :], mode="same", axes=1)
-        return y[:, pad_out : pad_out + n_out].astype(np.float64)
     pad_in = pad_out * frac.denominator // frac.numerator
     pad_in = min(pad_in - pad_in % frac.denominator, n_in - 1)
     pad_out = pad_in * frac.numerator // frac.denominator
@@ -128,16 +123,6 @@ def _fft_friendly_length(n: int, multiple: int = 1) -> int:
         if best is None or length < best:
             best = length
     return int(best)
-
-
-@functools.lru_cache(maxsize=1)
-def _fir_taps() -> np.ndarray:
-    """MNE's default zero-phase FIR band-pass for :data:`FREQ_BROAD` at 100 Hz (float32 taps)."""
-    import mne
-
-    return mne.filter.create_filter(
-        None, FEATURE_SFREQ, FREQ_BROAD[0], FREQ_BROAD[1], verbose=False
-    ).astype(np.float32)
 
 
 @functools.lru_cache(maxsize=16)
