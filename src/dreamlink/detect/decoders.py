@@ -563,9 +563,7 @@ def decode_eye_morse_path(
     """
     kind = "eye_morse"
     times = np.asarray(times, dtype=float)
-    levels = np.asarray(levels, dtype=float)
-    unit = eye_code.morse_unit(hold_sec)
-    found = _level_segments_x(times, levels, half, unit, MIN_SIDE_UNITS, symmetric=True) if half > 0 else None
+    unit, found = _morse_body_blocks(times, levels, half, hold_sec)
     if found is None:
         return _unreadable(kind, "no gaze trace between the LRLR frames", onset, end)
     path = best_path(found[1], times, unit, "morse")
@@ -580,6 +578,17 @@ def decode_eye_morse_path(
         ) + 0.5:
             return _unreadable(kind, "the centre rests around the body are not the code's", onset, end)
     return _path_text(segs, onset, end)
+
+
+def _morse_body_blocks(times: np.ndarray, levels: np.ndarray, half: float, hold_sec: float):
+    """The Morse unit (s) and the centred, half-swing-scaled gaze trace of a body for the HSMM
+    readers (:func:`_level_segments_x`; ``None`` when there is none or no half swing)."""
+    unit = eye_code.morse_unit(hold_sec)
+    found = _level_segments_x(
+        np.asarray(times, dtype=float), np.asarray(levels, dtype=float), half, unit, MIN_SIDE_UNITS,
+        symmetric=True,
+    ) if half > 0 else None
+    return unit, found
 
 
 def _path_text(segs: list, onset: float, end: float) -> Decoded:
@@ -639,8 +648,7 @@ def decode_eye_morse_framed(
         The message (unreadable when no frame was found) and the end (s) of the frame found.
     """
     kind = "eye_morse"
-    unit = eye_code.morse_unit(hold_sec)
-    found = _level_segments_x(times, levels, half, unit, MIN_SIDE_UNITS, symmetric=True) if half > 0 else None
+    unit, found = _morse_body_blocks(times, levels, half, hold_sec)
     if found is None:
         return _unreadable(kind, "no gaze trace between the LRLR frames", onset, end), 0.0
     framed = best_path(found[1], times, unit, "framed", hold=hold_sec)
