@@ -85,12 +85,7 @@ def predict_proba_yasa_model(table: pd.DataFrame, ch_types: tuple[str, ...]) -> 
     ch_types : tuple of str
         The channel types present.
     """
-    clf = load_yasa_classifier(tuple(ch_types))
-    forest = load_yasa_forest(tuple(ch_types))
-    X = table[list(forest.feature_names)].to_numpy(np.float64)
-    raw = forest.predict(X)  # == clf.booster_.predict(X), ~5x faster on a night's epochs (see forest.py)
-    order = [list(clf.classes_).index(s) for s in STAGES]
-    return np.asarray(raw)[:, order]
+    return predict_proba_yasa_matrix(table.to_numpy(np.float64), list(table.columns), ch_types)
 
 
 def predict_proba_yasa_matrix(matrix: np.ndarray, names: list[str], ch_types: tuple[str, ...]) -> np.ndarray:
@@ -100,7 +95,7 @@ def predict_proba_yasa_matrix(matrix: np.ndarray, names: list[str], ch_types: tu
     pos = {n: i for i, n in enumerate(names)}
     X = matrix[:, [pos[n] for n in forest.feature_names]].astype(np.float64)
     order = [list(clf.classes_).index(s) for s in STAGES]
-    return forest.predict(X)[:, order]
+    return forest.predict(X)[:, order]  # == clf.booster_.predict(X), faster (see forest.py)
 
 
 def _proba_frame(proba: np.ndarray) -> pd.DataFrame:

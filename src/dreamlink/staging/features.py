@@ -140,24 +140,6 @@ def epochs_of(x: np.ndarray) -> np.ndarray:
 
 
 # -- per-epoch features ------------------------------------------------------------------------
-def _num_zerocross(x: np.ndarray) -> np.ndarray:
-    return np.count_nonzero(np.diff(np.signbit(x), axis=1), axis=1).astype(np.float64)
-
-
-def _perm_entropy3(x: np.ndarray) -> np.ndarray:
-    """Normalised permutation entropy of order 3, delay 1 (Bandt & Pompe 2002), per row.
-
-    The six ordinal patterns are told apart by three comparisons (ties broken as a stable
-    argsort would), which avoids sorting (computed in :func:`_time_domain_stats`).
-    """
-    return _time_domain_stats(np.ascontiguousarray(x, dtype=np.float64), 10)[:, 8]
-
-
-def _higuchi_fd(x: np.ndarray, kmax: int = 10) -> np.ndarray:
-    """Higuchi fractal dimension per row (Higuchi 1988), same estimator as AntroPy's."""
-    return _time_domain_stats(np.ascontiguousarray(x, dtype=np.float64), kmax)[:, 7]
-
-
 @numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
 def _time_domain_stats(x, kmax):  # pragma: no cover - compiled
     """Per row: m2, m3, m4 (central moments), var(dx), var(d²x), zero crossings of x and of dx,

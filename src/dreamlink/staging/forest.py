@@ -96,10 +96,6 @@ class Forest:
                 feature, threshold, leaves = self.heap
                 XT = np.ascontiguousarray(X.T)
                 return _walk_heap_forest(XT, feature, threshold, leaves, self.tree_class, self.n_class)
-            return _walk_forest_plain(
-                X, self.roots, self.tree_class, self.feature, self.threshold, self.value,
-                self.left, self.right, self.n_class,
-            )
         return _walk_forest(
             X, self.roots, self.tree_class, self.feature, self.threshold, self.value,
             self.left, self.right, self.missing, self.default_left, self.n_class,
@@ -244,24 +240,6 @@ def _walk_forest(
                     node = left[node]
                 else:
                     node = right[node]
-            out[i, c] += value[node]
-    return out
-
-
-@numba.njit(cache=True, nogil=True)
-def _walk_forest_plain(X, roots, tree_class, feature, threshold, value, left, right, n_class):
-    """:func:`_walk_forest` for models without missing-value splits (NaN already replaced by 0)."""
-    n_rows = X.shape[0]
-    out = np.zeros((n_rows, n_class))
-    for t in range(roots.size):
-        c = tree_class[t]
-        root = roots[t]
-        for i in range(n_rows):
-            node = root
-            f = feature[node]
-            while f >= 0:
-                node = left[node] if X[i, f] <= threshold[node] else right[node]
-                f = feature[node]
             out[i, c] += value[node]
     return out
 
