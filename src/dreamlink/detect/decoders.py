@@ -80,8 +80,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dreamlink.detect.eye_hsmm import best_path
-from dreamlink.detect.eye_sweeps import EyeSettings, Sweep, find_lrlr, lrlr_check
+from dreamlink.detect.eye_hsmm import ClosingTest, best_path, closing_test
+from dreamlink.detect.eye_sweeps import LEVEL_STEP_SEC, EyeSettings, Sweep, find_lrlr, lrlr_check
 from dreamlink.events import Event
 from dreamlink.link import emg_code, eye_code, morse
 
@@ -118,6 +118,19 @@ FRAME_MAX_SWEEP_SEC = 0.4
 CLOSING_MIN_CONF = 0.55
 #: An eye message with no sweep for this long (s) is abandoned as unreadable.
 EYE_MAX_PAUSE_SEC = 9.0
+#: Eye-Morse with the gaze level: a candidate closing frame is taken when reading the body's trace
+#: as "body, rest, frame" costs at most this much more than reading it as a body still going on
+#: (:func:`~dreamlink.detect.eye_hsmm.closing_test`; blocks of squared half-swing error).
+#: Measured on real REM EOG with injected messages (tuning seeds, ``benchmarks/signals.py``): true
+#: closing frames score −9 … +14 (5th percentile −4.5), frames made of elements and natural REMs
+#: inside a body −71 … −8 (95th percentile −11).
+CLOSING_MIN_GAIN = -6.0
+#: The framed reading's first look starts within this many seconds of the candidate frame's
+#: first sweep.
+CLOSING_ALIGN_SEC = 0.6
+#: A candidate closing frame is judged on the gaze trace up to this long (s) after its last sweep:
+#: the level trace lags the sweeps by its low-pass, and the frame's fourth look must show.
+CLOSING_LOOK_SEC = 0.3
 
 SOURCE = "detect.decode"
 
@@ -570,14 +583,24 @@ def decode_eye_morse_path(
     if path is None:
         return _unreadable(kind, "the gaze trace does not follow the eye-Morse code", onset, end)
     segs, u, _cost = path
-    if strict_rests:
-        first_rest = segs[1].end - segs[1].start if segs[0].state == "pre" else segs[0].end - segs[0].start
-        last_rest = segs[-1].end - segs[-1].start
-        if first_rest > 1.25 * (eye_code.FRAME_REST_SEC + hold_sec) + 0.5 or last_rest > 1.25 * max(
-            eye_code.LETTER_GAP_UNITS * u, eye_code.FRAME_REST_SEC
-        ) + 0.5:
-            return _unreadable(kind, "the centre rests around the body are not the code's", onset, end)
+    if strict_rests and not _rests_like_code(segs, hold_sec, u):
+        return _unreadable(kind, "the centre rests around the body are not the code's", onset, end)
     return _path_text(segs, onset, end)
+
+
+def _rests_like_code(segs: list, hold_sec: float, unit: float) -> bool:
+    """Whether the centre rests before the first element and after the last one are the code's.
+
+    :data:`~dreamlink.link.eye_code.FRAME_REST_SEC` after the opening frame's hold;
+    ``max(5 units, FRAME_REST_SEC)`` before the closing frame; +25 % + 0.5 s. Far longer rests mean a
+    "message" made of natural movements between a closing frame and the next message's opening frame.
+    """
+    first_rest = segs[1].end - segs[1].start if segs[0].state == "pre" else segs[0].end - segs[0].start
+    last = [seg for seg in segs if seg.state in ("c_last", "c_pre")]
+    last_rest = last[0].end - last[0].start if last else 0.0
+    return first_rest <= 1.25 * (eye_code.FRAME_REST_SEC + hold_sec) + 0.5 and last_rest <= 1.25 * max(
+        eye_code.LETTER_GAP_UNITS * unit, eye_code.FRAME_REST_SEC
+    ) + 0.5
 
 
 def _morse_body_blocks(times: np.ndarray, levels: np.ndarray, half: float, hold_sec: float):
@@ -866,6 +889,11 @@ class EyeMessageDecoder:
         self._half = 0.5 * self.swing
         self._expect_return = False
         self._last_end = 0.0
+        self._close_reading: ClosingTest | None = None
+        # Eye-Morse read with the gaze level: candidate closing frames (frame, body start, body stop)
+        # waiting until the trace shows their last look.
+        self._by_reading = self.mode == "morse" and self.levels is not None
+        self._pending: list[tuple[list[Sweep], int, int]] = []
 
     @property
     def active(self) -> bool:
@@ -898,6 +926,7 @@ class EyeMessageDecoder:
 
     def _start(self, frame: list[Sweep], tentative: bool = False) -> None:
         self._open = frame
+        self._pending = []
         self._tentative = tentative
         self._body = []
         gaps = [b.onset - a.end for a, b in zip(frame[:-1], frame[1:], strict=True)]
@@ -925,23 +954,33 @@ class EyeMessageDecoder:
         opening frame's (same sender, same pace: within :data:`CLOSING_HOLD_RATIO`).
         """
         b = self._body
+        by_reading = self._by_reading
         for stop in (len(b), len(b) - 1):
             if stop - 4 < 0:
                 continue
             if stop == len(b) - 1 and not (b[-1].direction == "L" and b[-1].size <= 0.9 * self._full):
                 continue
             fr = self._frames_by_end.get(round(b[stop - 1].end, 6)) if self._use_frames else None
-            if fr is not None and self._same_pace(fr) and (self._full_swings(fr) or self._body_reads(fr)):
+            if (
+                fr is not None
+                and self._same_pace(fr)
+                and (by_reading or self._full_swings(fr) or self._body_reads(fr))
+            ):
                 # The frame's first sweep may be a movement the detector did not pass as a sweep
                 # (then it is not in the body): the frame starts at the first body sweep from it on.
                 starts = [i for i in range(stop) if b[i].onset >= fr[0].onset - 1e-6]
                 if starts:
-                    self._close_frame = list(fr)
+                    self._close_frame = fr
                     return starts[0], stop
             cand = b[stop - 4 : stop]
             ok, _, _ = lrlr_check(cand, self.swing, self.settings)
             # The closing frame's swings are full, like the opening frame's (same sender, same gain);
             # the symbols' sweeps are half as large.
+            if by_reading:
+                if ok and self._same_pace(cand):
+                    self._close_frame = list(cand)
+                    return stop - 4, stop
+                continue
             if (
                 ok
                 and self._same_pace(cand)
@@ -1003,6 +1042,45 @@ class EyeMessageDecoder:
                 )
         return min(s.size for s in frame[1:]) >= need
 
+    def _reads_closed(self, frame: Sequence[Sweep]) -> bool:
+        """Whether the gaze trace says an eye-Morse body ends in this closing frame.
+
+        The body's trace up to the frame is read twice by explicit-duration Viterbi
+        (:func:`~dreamlink.detect.eye_hsmm.closing_test`): as "elements, centre rest, four side
+        looks of the sender's hold in a row", and as elements still going on. Morse elements and
+        natural REMs that the sweep detector takes for a frame leave centre rests between the
+        looks, which the framed reading pays for; a real frame's looks follow each other, which the
+        other reading pays for. The frame is taken when the framed reading costs at most
+        :data:`CLOSING_MIN_GAIN` more and its first look starts within :data:`CLOSING_ALIGN_SEC` of
+        the frame's first sweep; the reading is kept (:attr:`_close_reading`) and gives the message.
+        """
+        self._close_reading = None
+        test = self._closing_reading(frame)
+        if test is None or test.gain < CLOSING_MIN_GAIN:
+            return False
+        looks = test.frame()
+        if not looks or abs(looks[0].start - frame[0].end) > CLOSING_ALIGN_SEC:
+            return False
+        self._close_reading = test
+        return True
+
+    def _closing_reading(self, frame: Sequence[Sweep]) -> ClosingTest | None:
+        """The body's trace up to a candidate closing frame, read with and without the frame."""
+        if self.levels is None or self._open is None:
+            return None
+        half = 0.5 * self._full
+        t_body, lv_body = self.levels(self._body_t0, frame[0].onset - 0.05)
+        unit, found = _morse_body_blocks(t_body, lv_body, half, self._hold)
+        if found is None:
+            return None
+        # The centre baseline comes from the body (a running median over the frame's looks would
+        # follow them); over the frame it stays where the body left it.
+        base = float(np.median((lv_body - found[1] * half)[-max(1, int(1.0 / LEVEL_STEP_SEC)) :]))
+        t_frame, lv_frame = self.levels(frame[0].onset - 0.05 + 1e-9, frame[-1].end + CLOSING_LOOK_SEC)
+        t = np.concatenate([t_body, t_frame])
+        x = np.concatenate([found[1], (lv_frame - base) / half])
+        return closing_test(x, t, unit, self._hold)
+
     def _body_reads(self, frame: Sequence[Sweep]) -> bool:
         """Whether a detector frame that failed :meth:`_full_swings` still closes an eye-Morse message.
 
@@ -1052,6 +1130,16 @@ class EyeMessageDecoder:
         self._body.append(sweep)
         self._last_end = sweep.end
         close = self._closing()
+        if self._by_reading:
+            # Judged once the gaze trace shows the frame's last look (:meth:`_judge_pending`).
+            if close is not None and close[1] == len(self._body) and self._close_frame is not None:
+                self._pending.append((self._close_frame, close[0], close[1]))
+            elif self._tentative and self._use_frames and round(sweep.end, 6) in self._frames_by_end:
+                frame = self._frames_by_end[round(sweep.end, 6)]
+                if not self._reads_before(frame):
+                    self._start(frame)
+            self._close_frame = None
+            return None
         if close is None or close[1] != len(self._body):
             return None
         inner = self._body[: close[0]]
@@ -1070,9 +1158,53 @@ class EyeMessageDecoder:
         self._close_onset = self._closing_onset(close[0])
         return self._finish(decode_eye_morse, inner, sweep.movement.detected_at)
 
+    def _judge_pending(self, now: float) -> Decoded | None:
+        """Judge the candidate closing frames whose last look the gaze trace now shows.
+
+        A frame that reads as the message's closing frame (:meth:`_reads_closed`) ends the message.
+        A detector frame that does not, after a message re-opened tentatively on a closing frame, is
+        the next message's opening frame.
+        """
+        while self._pending and now >= self._pending[0][0][-1].end + CLOSING_LOOK_SEC + LEVEL_STEP_SEC:
+            frame, start, stop = self._pending.pop(0)
+            if self._reads_closed(frame):
+                self._pending = []
+                self._close_frame = list(frame)
+                del self._body[stop:]
+                self._close_onset = self._closing_onset(start)
+                return self._finish(decode_eye_morse, self._body[:start], now)
+            if (
+                self._tentative
+                and self._use_frames
+                and getattr(frame, "confidence", None) is not None
+                and not self._reads_before(frame)
+            ):
+                self._pending = []
+                self._start(frame)
+                return None
+        return None
+
+    def _reads_before(self, frame: Sequence[Sweep]) -> bool:
+        """Whether the gaze trace from the body's start to ``frame`` reads as eye-Morse with the code's
+        rests (:func:`decode_eye_morse_path`, ``strict_rests``).
+
+        A message re-opened tentatively on a closing frame (:meth:`_finish`) that meets a detector
+        frame which does not close it: when the trace before that frame is no eye-Morse (natural
+        movements, a long pause), the frame opens the next message; when it is, the frame is made of
+        the elements of a message being sent, and the message goes on.
+        """
+        if self.levels is None:
+            return False
+        t, lv = self.levels(self._body_t0, frame[0].onset - 0.05)
+        return decode_eye_morse_path(t, lv, 0.5 * self._full, self._hold, strict_rests=True).ok
+
     def _on_time(self, now: float) -> Decoded | None:
         if self._open is None:
             return None
+        if self._pending:
+            res = self._judge_pending(now)
+            if res is not None or self._pending:
+                return res
         quiet = now - self._last_end
         if not self._body:
             # A lone LRLR marker: nothing followed within the pause a message leaves after its frame.
@@ -1126,7 +1258,13 @@ class EyeMessageDecoder:
         assert self._open is not None
         onset = self._open[0].onset
         end = self._body[-1].end
-        if fn is decode_eye_morse:
+        reading, self._close_reading = self._close_reading, None
+        if fn is decode_eye_morse and reading is not None:
+            res = _path_text(reading.segments, onset, end)
+            rests_ok = _rests_like_code(reading.segments, self._hold, reading.unit)
+            if self._tentative and res.ok and not rests_ok:
+                res = _unreadable("eye_morse", "the rests around the body are not the code's", onset, end)
+        elif fn is decode_eye_morse:
             res = decode_eye_morse(inner, self._hold, onset, end, full=self._full)
             if self.levels is not None:
                 t, lv = self.levels(self._body_t0, self._close_onset - 0.05)

@@ -58,6 +58,7 @@ class _State:
     nominal: float | None  # nominal duration in units (None = free)
     lo: float = 0.0  # allowed durations, as fractions of nominal
     hi: float = 0.0
+    long_ok: bool = False  # no duration penalty above nominal (a rest that may last longer)
 
 
 @dataclass(frozen=True)
@@ -137,13 +138,39 @@ _COUNT_NEXT = {
 }
 
 
+def _closing_states(hold_units: float) -> tuple[_State, ...]:
+    # The rest before a closing frame: at least most of the code's 5 units, possibly much longer (a
+    # sender who pauses, or a closing frame the detector missed before the next opening frame).
+    framed = _framed_states(hold_units)
+    rest = _State("c_pre", 0.0, eye_code.LETTER_GAP_UNITS, 0.5, 12.0, long_ok=True)
+    return framed[:-6] + (rest,) + framed[-5:-2] + (_State("f4", -1.0, None), _MORSE_STATES[-1])
+
+
+#: A trace that ends in the middle of an eye-Morse body: its last segment may be cut short, so it is
+#: one of these free-duration *tail* states (a side look or a centre rest in progress).
+_TAIL_STATES = (_State("tail_l", 1.0, None), _State("tail_r", -1.0, None), _State("tail_c", 0.0, None))
+_OPEN_STATES = _MORSE_STATES[:-1] + _TAIL_STATES
+_OPEN_NEXT = dict(
+    _MORSE_NEXT,
+    c_first=("dot_l", "dash_r", "tail_l", "tail_r"),
+    dot_l=("dot_r", "tail_r"),
+    dash_r=("dash_l", "tail_l"),
+    dot_r=("gap_e", "gap_l", "gap_w", "tail_c"),
+    dash_l=("gap_e", "gap_l", "gap_w", "tail_c"),
+    gap_e=("dot_l", "dash_r", "tail_l", "tail_r"),
+    gap_l=("dot_l", "dash_r", "tail_l", "tail_r"),
+    gap_w=("dot_l", "dash_r", "tail_l", "tail_r"),
+)
+
+
 def _viterbi(
     x: np.ndarray, step: float, unit: float, states: tuple[_State, ...], nxt: dict[str, tuple[str, ...]],
-    final: str = "c_last",
+    final: str | tuple[str, ...] = "c_last",
 ) -> tuple[float, list[tuple[str, int, int]]] | None:
     """Cheapest segmentation of ``x`` (half-swing units, one value per ``step`` s) by the grammar.
 
-    Returns ``(cost, [(state, first_block, end_block), ...])`` or ``None`` when no path fits.
+    The path ends in ``final`` (or the cheapest of several final states). Returns
+    ``(cost, [(state, first_block, end_block), ...])`` or ``None`` when no path fits.
     """
     n = x.size
     names = [s.name for s in states]
@@ -168,7 +195,10 @@ def _viterbi(
         nom = s.nominal * unit / step
         d_lo, d_hi = max(1, int(np.floor(s.lo * nom))), max(2, int(np.ceil(s.hi * nom)))
         ds = np.arange(d_lo, d_hi + 1)
-        dur[i] = (d_lo, d_hi, DURATION_WEIGHT * (np.log(ds / nom) / DURATION_SIGMA) ** 2)
+        log_ratio = np.log(ds / nom)
+        if s.long_ok:
+            log_ratio = np.minimum(log_ratio, 0.0)
+        dur[i] = (d_lo, d_hi, DURATION_WEIGHT * (log_ratio / DURATION_SIGMA) ** 2)
     # entry[t, i]: best cost of a path that can start a segment of state i at block t.
     entry = np.full((n + 1, len(states)), np.inf)
     entry_from = np.full((n + 1, len(states)), -1, dtype=int)
@@ -204,7 +234,8 @@ def _viterbi(
             if s.nominal is None and np.isfinite(entry[t, i]) and entry[t, i] - csum[i, t] < run_min[i]:
                 run_min[i] = entry[t, i] - csum[i, t]
                 run_arg[i] = t
-    fi = idx[final]
+    finals = (final,) if isinstance(final, str) else final
+    fi = min((idx[f] for f in finals), key=lambda i: delta[n, i])
     if not np.isfinite(delta[n, fi]):
         return None
     path: list[tuple[str, int, int]] = []
@@ -240,6 +271,17 @@ def _segments(
     return out
 
 
+def _blocks(x: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """The trace averaged down to blocks of about :data:`STEP_SEC` (s): the segments last ≥ 0.25 s,
+    and the search is k² times cheaper. Returns the blocks, their centres (s) and their length (s)."""
+    step = float(np.median(np.diff(times))) if times.size > 1 else STEP_SEC
+    k = int(max(1, np.floor(STEP_SEC / step + 1e-9)))
+    if k > 1:
+        n = x.size // k * k
+        x, times, step = x[:n].reshape(-1, k).mean(axis=1), times[:n].reshape(-1, k).mean(axis=1), step * k
+    return x, times, step
+
+
 def best_path(
     x: np.ndarray, times: np.ndarray, unit: float, kind: str = "morse", hold: float | None = None
 ) -> tuple[list[Segment], float, float] | None:
@@ -269,11 +311,7 @@ def best_path(
     times = np.asarray(times, dtype=float)
     if x.size < 8:
         return None
-    step = float(np.median(np.diff(times)))
-    k = int(max(1, np.floor(STEP_SEC / step + 1e-9)))
-    if k > 1:  # coarser blocks: the segments last ≥ 0.25 s, and the search is k² times cheaper
-        n = x.size // k * k
-        x, times, step = x[:n].reshape(-1, k).mean(axis=1), times[:n].reshape(-1, k).mean(axis=1), step * k
+    x, times, step = _blocks(x, times)
     best: tuple[float, list[tuple[str, int, int]], float] | None = None
     for scale in UNIT_SCALES:
         if kind == "framed":
@@ -288,3 +326,68 @@ def best_path(
     if kind == "framed":
         states = _framed_states((hold or unit) / best[2])
     return _segments(x, times, step, best[1], states), best[2], best[0]
+
+
+@dataclass(frozen=True)
+class ClosingTest:
+    """How well a body's trace ends in a closing LRLR frame, against going on as eye-Morse.
+
+    Attributes
+    ----------
+    segments : list of Segment
+        The cheapest reading as "eye-Morse body, centre rest, frame" (the frame's fourth look
+        ``f4`` still in progress at the trace's end).
+    unit : float
+        The eye-Morse unit (s) of that reading.
+    gain : float
+        Cost of the best reading as a body still in progress (no frame) minus the cost of the framed
+        reading (blocks of :data:`STEP_SEC`, squared half-swing units): large when the trace's
+        last looks are a frame (four side looks in a row, no centre rest between them), negative when
+        they are elements.
+    """
+
+    segments: list[Segment]
+    unit: float
+    gain: float
+
+    def frame(self) -> list[Segment]:
+        """The frame's four looks (``f1`` … ``f4``)."""
+        return [s for s in self.segments if s.state in ("f1", "f2", "f3", "f4")]
+
+
+def closing_test(x: np.ndarray, times: np.ndarray, unit: float, hold: float) -> ClosingTest | None:
+    """Read a body's gaze trace that ends inside a candidate closing frame (see :class:`ClosingTest`).
+
+    Parameters
+    ----------
+    x, times : numpy.ndarray
+        Gaze level in half-swing units (positive = left) and block centres (s), from the body's first
+        centre rest to the candidate frame's fourth look.
+    unit : float
+        The sender's eye-Morse unit (s).
+    hold : float
+        The sender's fixation time (s): the frame's looks last this long.
+
+    Returns
+    -------
+    ClosingTest | None
+        ``None`` when the trace cannot be read as a body followed by a frame.
+    """
+    x, times, step = _blocks(np.asarray(x, dtype=float), np.asarray(times, dtype=float))
+    if x.size < 8:
+        return None
+    framed: tuple[float, list[tuple[str, int, int]], float] | None = None
+    open_cost = np.inf
+    for scale in UNIT_SCALES:
+        u = unit * scale
+        found = _viterbi(x, step, u, _closing_states(hold / u), _FRAME_NEXT, final=("f4", "c_last"))
+        if found is not None and (framed is None or found[0] < framed[0]):
+            framed = (found[0], found[1], u)
+        ends = ("tail_l", "tail_r", "tail_c", "c_first")
+        going_on = _viterbi(x, step, u, _OPEN_STATES, _OPEN_NEXT, final=ends)
+        if going_on is not None:
+            open_cost = min(open_cost, going_on[0])
+    if framed is None:
+        return None
+    segs = _segments(x, times, step, framed[1], _closing_states(hold / framed[2]))
+    return ClosingTest(segs, framed[2], float(open_cost - framed[0]))
