@@ -76,7 +76,7 @@ doi:10.1016/j.artint.2009.11.011
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -839,6 +839,17 @@ def max_symbol_sec(hold_sec: float) -> float:
     return 2.0 * eye_code.SYMBOL_UNITS * eye_code.morse_unit(hold_sec)
 
 
+#: Mean fixation (s) between an LRLR frame's sweeps that a sender of the code can have: holds of
+#: 0.3–1.2 s (:mod:`dreamlink.link.eye_code`) ±20 %, minus the sweeps' own duration, with margin.
+CODE_GAP_RANGE_SEC = (0.15, 1.6)
+
+
+def _code_pace(frame: Sequence[Sweep]) -> bool:
+    """Whether an LRLR frame's mean fixation between its sweeps is within :data:`CODE_GAP_RANGE_SEC`."""
+    gap = float(np.mean([b.onset - a.end for a, b in zip(frame[:-1], frame[1:], strict=True)]))
+    return CODE_GAP_RANGE_SEC[0] <= gap <= CODE_GAP_RANGE_SEC[1]
+
+
 def _count_like(body: Sequence[Sweep], full: float) -> bool:
     """Whether a message body is a count (left, then full swings) rather than eye-Morse.
 
@@ -1109,7 +1120,7 @@ class EyeMessageDecoder:
             if self._use_frames:
                 frame = self._frames_by_end.pop(round(sweep.end, 6), None)
                 self._frames_by_end = {k: v for k, v in self._frames_by_end.items() if k > sweep.end}
-                if frame is not None:
+                if frame is not None and (not self._by_reading or _code_pace(frame)):
                     self._start(frame)
                 return None
             horizon = 4 * (self.settings.max_gap_sec + self.settings.max_movement_sec)
@@ -1134,11 +1145,9 @@ class EyeMessageDecoder:
             # Judged once the gaze trace shows the frame's last look (:meth:`_judge_pending`).
             if close is not None and close[1] == len(self._body) and self._close_frame is not None:
                 self._pending.append((self._close_frame, close[0], close[1]))
-            elif self._tentative and self._use_frames and round(sweep.end, 6) in self._frames_by_end:
-                frame = self._frames_by_end[round(sweep.end, 6)]
-                if not self._reads_before(frame):
-                    self._start(frame)
             self._close_frame = None
+            if close is None and self._use_frames and round(sweep.end, 6) in self._frames_by_end:
+                return self._give_way(self._frames_by_end[round(sweep.end, 6)], sweep.movement.detected_at)[1]
             return None
         if close is None or close[1] != len(self._body):
             return None
@@ -1173,16 +1182,52 @@ class EyeMessageDecoder:
                 del self._body[stop:]
                 self._close_onset = self._closing_onset(start)
                 return self._finish(decode_eye_morse, self._body[:start], now)
-            if (
-                self._tentative
-                and self._use_frames
-                and getattr(frame, "confidence", None) is not None
-                and not self._reads_before(frame)
-            ):
-                self._pending = []
-                self._start(frame)
-                return None
+            if self._use_frames and getattr(frame, "confidence", None) is not None:
+                gave_way, res = self._give_way(frame, now)
+                if gave_way:
+                    return res
         return None
+
+    def _give_way(self, frame: list[Sweep], at: float) -> tuple[bool, Decoded | None]:
+        """Let a detector frame that does not close the open message open the next one, when it should.
+
+        When the gaze trace from the body's start to the frame is no eye-Morse with the code's
+        rests (:meth:`_reads_before`), the frame is not made of a message's elements: it is the next
+        message's opening frame. A message re-opened tentatively on a closing frame gives way to
+        any such frame (of the code's pace, :func:`_code_pace`); a message opened for real only to
+        a frame the detector is more confident of (a natural movement before the real opening frame
+        can make a weak frame). The message given up is read up to a closing frame found in its
+        gaze trace (:func:`decode_eye_morse_framed`), or reported unreadable (not when the frame
+        follows the opening frame within its rest: both are the same marker).
+
+        Returns
+        -------
+        (gave_way, message) : tuple
+            Whether the frame opened a message, and the message given up (``None`` when it was
+            only a tentative re-opening).
+        """
+        opened = self._open
+        if opened is None or self.levels is None or not _code_pace(frame) or self._reads_before(frame):
+            return False, None
+        if not self._tentative and getattr(frame, "confidence", 0.0) <= getattr(opened, "confidence", 1.0):
+            return False, None
+        res = None
+        # A frame that overlaps the opening frame's rest belongs to the same marker (a natural
+        # movement made the first, weaker frame): nothing was sent in between.
+        same_marker = frame[0].onset < opened[-1].end + eye_code.FRAME_REST_SEC
+        if not self._tentative and not same_marker:
+            onset = opened[0].onset
+            t, lv = self.levels(self._body_t0, frame[0].onset - 0.05)
+            read, frame_end = decode_eye_morse_framed(
+                t, lv, 0.5 * self._full, self._hold, onset, against_plain=False
+            )
+            if read.ok:
+                res = replace(read, end=frame_end, detected_at=at)
+            else:
+                why = "no closing LRLR frame before the next one"
+                res = _unreadable("eye_morse", why, onset, frame[0].onset, at)
+        self._start(frame)
+        return True, res
 
     def _reads_before(self, frame: Sequence[Sweep]) -> bool:
         """Whether the gaze trace from the body's start to ``frame`` reads as eye-Morse with the code's
