@@ -6,8 +6,13 @@ import numpy as np
 import pytest
 
 from dreamlink.detect import Calibration, detect_array
-from dreamlink.detect.decoders import decode_count_path, decode_eye_morse_framed, decode_eye_morse_path
-from dreamlink.detect.eye_hsmm import best_path
+from dreamlink.detect.decoders import (
+    CLOSING_MIN_GAIN,
+    decode_count_path,
+    decode_eye_morse_framed,
+    decode_eye_morse_path,
+)
+from dreamlink.detect.eye_hsmm import best_path, closing_test
 from dreamlink.link import eye_code
 from dreamlink.sim.gestures import gaze_to_eog, render_gaze
 from dreamlink.sources.base import SourceInfo
@@ -123,3 +128,52 @@ def test_eye_morse_in_real_rem_eog(shared_data):
     )
     got = [e.value for e in res.events if e.trial_type == "message"]
     assert got == texts
+
+
+def _with_frame(t: np.ndarray, lv: np.ndarray, hold: float, half: float = 300e-6, looks: int = 4):
+    """A body trace (ending in its 2-s rest) followed by the first ``looks`` looks of a closing
+    LRLR frame, the last one cut short (it is still in progress when the frame is judged)."""
+    gaze = [1.0, -1.0, 1.0, -1.0][:looks]
+    n = int(round(hold / STEP))
+    parts = [np.full(n, g * half) for g in gaze]
+    parts[-1] = parts[-1][: max(2, n // 3)]
+    x = np.concatenate([lv, np.full(int(round(1.0 / STEP)), 0.0), *parts])
+    return (np.arange(x.size) + 0.5) * STEP, x
+
+
+def test_closing_test_tells_a_frame_from_elements():
+    # A real closing frame: four looks in a row after the body's rest.
+    hold = 0.6
+    t, lv = morse_trace(".. / .-", hold=hold)
+    tf, xf = _with_frame(t, lv, hold)
+    framed = closing_test(xf / 300e-6, tf, eye_code.morse_unit(hold), hold)
+    assert framed is not None and framed.gain > CLOSING_MIN_GAIN + 10
+    assert [s.state for s in framed.frame()] == ["f1", "f2", "f3", "f4"]
+    assert abs(framed.frame()[0].start - t[-1] - 1.0) < 0.2  # the first look starts after the rest
+    # Elements that a sweep detector can take for a frame (dot, dash: L R _ R L) have a centre rest
+    # between their looks: read as a frame they cost far more than as a body going on.
+    t2, lv2 = morse_trace(". -", hold=hold)
+    cut = t2 < t2[-1] - 1.5  # the body still going on: no rest and no frame after the dash
+    inside = closing_test(lv2[cut] / 300e-6, t2[cut], eye_code.morse_unit(hold), hold)
+    assert inside is None or inside.gain < CLOSING_MIN_GAIN
+
+
+def test_decoder_reads_the_message_closed_by_the_frame_only():
+    # End to end on the detector: the closing frame is taken (message read once, right text) and no
+    # frame made of the elements ends the message early.
+    fs = 256.0
+    rng = np.random.default_rng(5)
+    msgs = []
+    for text in ("AN", "TEA"):
+        trace = render_gaze(
+            [eye_code.Gesture(0, 2.0)] + eye_code.eye_morse(text, 0.5) + [eye_code.Gesture(0, 6.0)],
+            fs, rng=rng, jitter=0.1, gain=0.9,
+        )
+        e1, e2 = gaze_to_eog(trace.gaze, 200e-6)
+        noise = rng.normal(0, 5e-6, (2, e1.size))
+        res = detect_array(
+            np.vstack([e1, e2]) + noise, SourceInfo(("E1", "E2"), ("eog", "eog"), fs), "E1", "E2",
+            calibration=Calibration(800e-6), eye_code="morse", rem_events=False,
+        )
+        msgs += [e.value for e in res.events if e.trial_type == "message"]
+    assert msgs == ["AN", "TEA"]

@@ -34,13 +34,21 @@ Eye messages (:class:`EyeMessageDecoder`, streaming)
       (:func:`decode_eye_morse_levels`): a symbol is the level moving from one extreme straight
       across to the other, which natural rapid eye movements (half as large, from wherever the
       eyes are) do not do; the sweep grouping (:func:`decode_eye_morse`) is the last fallback.
-    * Framing on real REM EOG (measured by ``benchmarks/signals.py``): natural REMs split or spoil
-      a closing frame's sweeps, so a detector frame that fails the fixation-level test still closes
-      a message when the detector was confident of it and the body before it reads as eye-Morse
-      (:meth:`EyeMessageDecoder._body_reads`); every closing frame is also kept as a tentative
-      opening, so a missed closing frame costs only its own message, not the next one too
-      (:meth:`EyeMessageDecoder._finish`); and a closing frame the detector missed altogether is
-      looked for in the gaze level (:func:`decode_eye_morse_framed`) before a message is given up.
+    * Framing on real REM EOG (measured by ``benchmarks/signals.py``): Morse elements and natural
+      REMs together often make sweeps that a marker detector takes for an LRLR inside a body, and
+      natural REMs spoil real closing frames. With the gaze level (``mode="morse"``) a candidate
+      closing frame is judged on the trace, once it shows the frame's last look
+      (:data:`CLOSING_LOOK_SEC`): the body read as "elements, rest, four looks in a row" against
+      the body going on (:meth:`EyeMessageDecoder._reads_closed`,
+      :func:`~dreamlink.detect.eye_hsmm.closing_test`); the framed reading also gives the message.
+      Every closing frame is kept as a tentative opening, so a missed closing frame costs only its
+      own message (:meth:`EyeMessageDecoder._finish`); a detector frame after a trace that is no
+      eye-Morse opens the next message (:meth:`EyeMessageDecoder._give_way`); frames whose
+      fixations are outside the code's pace never open one (:func:`_code_pace`); and a closing frame
+      the detector missed altogether is looked for in the gaze level
+      (:func:`decode_eye_morse_framed`) before a message is given up. Without the gaze level the
+      frame's fixation levels (:meth:`EyeMessageDecoder._full_swings`,
+      :meth:`EyeMessageDecoder._body_reads`) decide.
       ``mode="auto"`` reads a body of full swings without centre rests as a count, so the
       one-element message "E" is only read when ``mode="morse"``.
     * Inside a message, sweeps smaller than :data:`SMALL_SWEEP_FRAC` of the opening frame's first
