@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from dreamlink.link import eye_code
@@ -163,14 +164,77 @@ _OPEN_NEXT = dict(
 )
 
 
+@numba.njit(cache=True, nogil=True)
+def _viterbi_kernel(
+    csum: np.ndarray,
+    free: np.ndarray,
+    d_lo: np.ndarray,
+    d_hi: np.ndarray,
+    pen: np.ndarray,
+    adjacency: np.ndarray,
+    is_start: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Explicit-duration Viterbi recursion (see :func:`_viterbi`).
+
+    ``csum[i, t]``: cumulative emission cost of state ``i`` over blocks ``< t``; ``free[i]``: no
+    duration model; ``d_lo``/``d_hi``/``pen[i, d − d_lo]``: allowed durations (blocks) and their
+    penalties; ``adjacency[i, j]``: ``j`` may follow ``i``; ``is_start``: first states. Returns
+    ``delta[t, i]`` (best cost of a path whose last segment, of state ``i``, ends at ``t``) and
+    ``back[t, i] = (start block, previous state)``.
+    """
+    n_states, n1 = csum.shape
+    delta = np.full((n1, n_states), np.inf)
+    back = np.zeros((n1, n_states, 2), dtype=np.int64)
+    entry = np.full((n1, n_states), np.inf)  # best cost of a path that can start state i at block t
+    entry_from = np.full((n1, n_states), -1, dtype=np.int64)
+    for i in range(n_states):
+        if is_start[i]:
+            entry[0, i] = 0.0
+    run_min = np.full(n_states, np.inf)  # free states: min over a ≤ t of entry[a] − csum[a]
+    run_arg = np.zeros(n_states, dtype=np.int64)
+    for t in range(n1):
+        if t > 0:
+            for i in range(n_states):
+                if free[i]:
+                    if run_min[i] < np.inf:
+                        delta[t, i] = run_min[i] + csum[i, t]
+                        a = run_arg[i]
+                        back[t, i, 0] = a
+                        back[t, i, 1] = entry_from[a, i]
+                    continue
+                if t < d_lo[i]:
+                    continue
+                best, best_a = np.inf, -1
+                for d in range(d_lo[i], min(d_hi[i], t) + 1):
+                    a = t - d
+                    cost = entry[a, i] + (csum[i, t] - csum[i, a]) + pen[i, d - d_lo[i]]
+                    if cost < best:
+                        best, best_a = cost, a
+                if best_a >= 0:
+                    delta[t, i] = best
+                    back[t, i, 0] = best_a
+                    back[t, i, 1] = entry_from[best_a, i]
+            for j in range(n_states):
+                for i in range(n_states):
+                    if adjacency[i, j] and delta[t, i] < entry[t, j]:
+                        entry[t, j] = delta[t, i]
+                        entry_from[t, j] = i
+        for i in range(n_states):
+            if free[i] and entry[t, i] < np.inf and entry[t, i] - csum[i, t] < run_min[i]:
+                run_min[i] = entry[t, i] - csum[i, t]
+                run_arg[i] = t
+    return delta, back
+
+
 def _viterbi(
     x: np.ndarray, step: float, unit: float, states: tuple[_State, ...], nxt: dict[str, tuple[str, ...]],
-    final: str | tuple[str, ...] = "c_last",
+    final: str | tuple[str, ...] = "c_last", level_scale: float = 1.0,
 ) -> tuple[float, list[tuple[str, int, int]]] | None:
     """Cheapest segmentation of ``x`` (half-swing units, one value per ``step`` s) by the grammar.
 
-    The path ends in ``final`` (or the cheapest of several final states). Returns
-    ``(cost, [(state, first_block, end_block), ...])`` or ``None`` when no path fits.
+    The states' levels are multiplied by ``level_scale``. The path ends in ``final`` (or the cheapest
+    of several final states). Returns ``(cost, [(state, first_block, end_block), ...])`` or ``None``
+    when no path fits.
     """
     n = x.size
     names = [s.name for s in states]
@@ -183,57 +247,35 @@ def _viterbi(
                 starts.add(idx[d])
             else:
                 prev[idx[d]].append(idx[src])
-    csum = np.zeros((len(states), n + 1))
-    for i, s in enumerate(states):
-        csum[i, 1:] = np.cumsum(np.minimum((x - s.level) ** 2, EMISSION_CAP))
-    delta = np.full((n + 1, len(states)), np.inf)  # best cost of a path whose last segment (state) ends at t
-    back = np.zeros((n + 1, len(states), 2), dtype=int)  # (start block, previous state)
-    dur: dict[int, tuple[int, int, np.ndarray]] = {}
+    n_states = len(states)
+    levels = np.array([s.level * level_scale for s in states])
+    csum = np.zeros((n_states, n + 1))
+    for i in range(n_states):
+        csum[i, 1:] = np.cumsum(np.minimum((x - levels[i]) ** 2, EMISSION_CAP))
+    free = np.array([s.nominal is None for s in states])
+    d_lo = np.ones(n_states, dtype=np.int64)
+    d_hi = np.ones(n_states, dtype=np.int64)
+    pens = []
     for i, s in enumerate(states):
         if s.nominal is None:
+            pens.append(np.zeros(1))
             continue
         nom = s.nominal * unit / step
-        d_lo, d_hi = max(1, int(np.floor(s.lo * nom))), max(2, int(np.ceil(s.hi * nom)))
-        ds = np.arange(d_lo, d_hi + 1)
-        log_ratio = np.log(ds / nom)
+        d_lo[i], d_hi[i] = max(1, int(np.floor(s.lo * nom))), max(2, int(np.ceil(s.hi * nom)))
+        log_ratio = np.log(np.arange(d_lo[i], d_hi[i] + 1) / nom)
         if s.long_ok:
             log_ratio = np.minimum(log_ratio, 0.0)
-        dur[i] = (d_lo, d_hi, DURATION_WEIGHT * (log_ratio / DURATION_SIGMA) ** 2)
-    # entry[t, i]: best cost of a path that can start a segment of state i at block t.
-    entry = np.full((n + 1, len(states)), np.inf)
-    entry_from = np.full((n + 1, len(states)), -1, dtype=int)
-    for i in starts:
-        entry[0, i] = 0.0
-    run_min = np.full(len(states), np.inf)  # free states: min over a ≤ t of entry[a] − csum[a]
-    run_arg = np.zeros(len(states), dtype=int)
-    for t in range(n + 1):
-        if t > 0:
-            for i, s in enumerate(states):
-                if s.nominal is None:
-                    if np.isfinite(run_min[i]):
-                        delta[t, i] = run_min[i] + csum[i, t]
-                        a = run_arg[i]
-                        back[t, i] = (a, entry_from[a, i])
-                    continue
-                d_lo, d_hi, pen = dur[i]
-                if t < d_lo:
-                    continue
-                hi = min(d_hi, t)
-                a = t - np.arange(d_lo, hi + 1)
-                cost = entry[a, i] + (csum[i, t] - csum[i, a]) + pen[: hi - d_lo + 1]
-                k = int(np.argmin(cost))
-                if np.isfinite(cost[k]):
-                    delta[t, i] = cost[k]
-                    back[t, i] = (a[k], entry_from[a[k], i])
-            for j in range(len(states)):
-                for i in prev[j]:
-                    if delta[t, i] < entry[t, j]:
-                        entry[t, j] = delta[t, i]
-                        entry_from[t, j] = i
-        for i, s in enumerate(states):
-            if s.nominal is None and np.isfinite(entry[t, i]) and entry[t, i] - csum[i, t] < run_min[i]:
-                run_min[i] = entry[t, i] - csum[i, t]
-                run_arg[i] = t
+        pens.append(DURATION_WEIGHT * (log_ratio / DURATION_SIGMA) ** 2)
+    pen = np.full((n_states, max(p.size for p in pens)), np.inf)
+    for i, p in enumerate(pens):
+        pen[i, : p.size] = p
+    adjacency = np.zeros((n_states, n_states), dtype=np.bool_)  # [from, to]
+    for j, sources in prev.items():
+        for i in sources:
+            adjacency[i, j] = True
+    is_start = np.zeros(n_states, dtype=np.bool_)
+    is_start[list(starts)] = True
+    delta, back = _viterbi_kernel(csum, free, d_lo, d_hi, pen, adjacency, is_start)
     finals = (final,) if isinstance(final, str) else final
     fi = min((idx[f] for f in finals), key=lambda i: delta[n, i])
     if not np.isfinite(delta[n, fi]):
