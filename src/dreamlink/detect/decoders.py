@@ -1202,11 +1202,13 @@ class EyeMessageDecoder:
         When the gaze trace from the body's start to the frame is no eye-Morse with the code's
         rests (:meth:`_reads_before`), the frame is not made of a message's elements: it is the next
         message's opening frame. A message re-opened tentatively on a closing frame gives way to
-        any such frame (of the code's pace, :func:`_code_pace`); a message opened for real only to
-        a frame the detector is more confident of (a natural movement before the real opening frame
-        can make a weak frame). The message given up is read up to a closing frame found in its
-        gaze trace (:func:`decode_eye_morse_framed`), or reported unreadable (not when the frame
-        follows the opening frame within its rest: both are the same marker).
+        any such frame (of the code's pace, :func:`_code_pace`). A message opened for real gives way
+        when its own closing frame is found in the trace before the frame
+        (:func:`decode_eye_morse_framed`: the detector missed it), and otherwise only to a frame the
+        detector is more confident of (a natural movement before the real opening frame can make a
+        weak frame); the message given up is then read up to a closing frame found in its gaze
+        trace, or reported unreadable (not when the frame follows the opening frame within its
+        rest: both are the same marker).
 
         Returns
         -------
@@ -1215,17 +1217,28 @@ class EyeMessageDecoder:
             only a tentative re-opening).
         """
         opened = self._open
-        if opened is None or self.levels is None or not _code_pace(frame) or self._reads_before(frame):
+        if opened is None or self.levels is None or not _code_pace(frame):
             return False, None
-        if not self._tentative and getattr(frame, "confidence", 0.0) <= getattr(opened, "confidence", 1.0):
+        reads = self._reads_before(frame)
+        if self._tentative:
+            if reads:
+                return False, None
+            self._start(frame)
+            return True, None
+        onset = opened[0].onset
+        t, lv = self.levels(self._body_t0, frame[0].onset - 0.05)
+        # The message's own closing frame may be in the trace before this frame (missed by the
+        # detector, natural REMs spoiling its sweeps): then this frame opens the next message.
+        read, frame_end = decode_eye_morse_framed(t, lv, 0.5 * self._full, self._hold, onset)
+        if read.ok:
+            self._start(frame)
+            return True, replace(read, end=frame_end, detected_at=at)
+        if reads or getattr(frame, "confidence", 0.0) <= getattr(opened, "confidence", 1.0):
             return False, None
         res = None
         # A frame that overlaps the opening frame's rest belongs to the same marker (a natural
         # movement made the first, weaker frame): nothing was sent in between.
-        same_marker = frame[0].onset < opened[-1].end + eye_code.FRAME_REST_SEC
-        if not self._tentative and not same_marker:
-            onset = opened[0].onset
-            t, lv = self.levels(self._body_t0, frame[0].onset - 0.05)
+        if frame[0].onset >= opened[-1].end + eye_code.FRAME_REST_SEC:
             read, frame_end = decode_eye_morse_framed(
                 t, lv, 0.5 * self._full, self._hold, onset, against_plain=False
             )
