@@ -88,7 +88,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from dreamlink.detect.eye_hsmm import ClosingTest, best_path, closing_test
+from dreamlink.detect.eye_hsmm import ClosingTest, best_path, closing_test, whole_message
 from dreamlink.detect.eye_sweeps import LEVEL_STEP_SEC, EyeSettings, Sweep, find_lrlr, lrlr_check
 from dreamlink.events import Event
 from dreamlink.link import emg_code, eye_code, morse
@@ -139,6 +139,15 @@ CLOSING_ALIGN_SEC = 0.6
 #: A candidate closing frame is judged on the gaze trace up to this long (s) after its last sweep:
 #: the level trace lags the sweeps by its low-pass, and the frame's fourth look must show.
 CLOSING_LOOK_SEC = 0.3
+#: A missed opening frame (:meth:`EyeMessageDecoder._missed_opening`) is looked for this far (s)
+#: before a frame that comes while no message is open ...
+WHOLE_BACK_SEC = 120.0
+#: ... and taken when its four looks fit (mean fit ≥ :data:`WHOLE_MIN_FIT`, each ≥
+#: :data:`FRAMED_MIN_FIT`) and the reading with them costs at most ``−WHOLE_MIN_GAIN`` more than
+#: without (blocks of squared half-swing error; without an opening frame its looks are read as two
+#: dots or dashes with a brief rest between, which costs little more).
+WHOLE_MIN_GAIN = -5.0
+WHOLE_MIN_FIT = 0.75
 
 SOURCE = "detect.decode"
 
@@ -913,6 +922,8 @@ class EyeMessageDecoder:
         # waiting until the trace shows their last look.
         self._by_reading = self.mode == "morse" and self.levels is not None
         self._pending: list[tuple[list[Sweep], int, int]] = []
+        self._check_missed_opening = False  # the open message's frame may be a closing frame
+        self._last_close_end = -np.inf  # end (s) of the last closing frame
 
     @property
     def active(self) -> bool:
@@ -1130,6 +1141,7 @@ class EyeMessageDecoder:
                 self._frames_by_end = {k: v for k, v in self._frames_by_end.items() if k > sweep.end}
                 if frame is not None and (not self._by_reading or _code_pace(frame)):
                     self._start(frame)
+                    self._check_missed_opening = self._by_reading
                 return None
             horizon = 4 * (self.settings.max_gap_sec + self.settings.max_movement_sec)
             self._recent = [s for s in self._recent + [sweep] if sweep.end - s.onset <= horizon]
@@ -1186,7 +1198,7 @@ class EyeMessageDecoder:
             frame, start, stop = self._pending.pop(0)
             if self._reads_closed(frame):
                 self._pending = []
-                self._close_frame = list(frame)
+                self._close_frame = frame
                 del self._body[stop:]
                 self._close_onset = self._closing_onset(start)
                 return self._finish(decode_eye_morse, self._body[:start], now)
@@ -1195,6 +1207,53 @@ class EyeMessageDecoder:
                 if gave_way:
                     return res
         return None
+
+    def _missed_opening(self, now: float) -> Decoded | None:
+        """Read the message a frame closed when the detector missed its opening frame.
+
+        A frame that comes while no message is open opens one; but natural REMs can split or spoil
+        an opening frame's sweeps so that the detector misses it, and then the frame is the message's
+        *closing* frame. The gaze trace before it (back to the last reported message, at most
+        :data:`WHOLE_BACK_SEC`) is read as a whole message
+        (:func:`~dreamlink.detect.eye_hsmm.whole_message`): it is taken when the opening frame's
+        four looks fit (:data:`WHOLE_MIN_FIT`) and explain the trace (:data:`WHOLE_MIN_GAIN`), the
+        frame's looks are where the reading puts the closing frame, the body reads as eye-Morse and
+        its rests are the code's. The frame then stays open as a tentative opening, as after any
+        closing frame.
+        """
+        frame = self._open
+        if frame is None or self.levels is None:
+            return None
+        half = 0.5 * self._full
+        t0 = max(self._last_close_end + 0.5, frame[0].onset - WHOLE_BACK_SEC)
+        t_before, lv_before = self.levels(t0, frame[0].onset - 0.05)
+        unit, found = _morse_body_blocks(t_before, lv_before, half, self._hold)
+        if found is None:
+            return None
+        base = float(np.median((lv_before - found[1] * half)[-max(1, int(1.0 / LEVEL_STEP_SEC)) :]))
+        t_frame, lv_frame = self.levels(frame[0].onset - 0.05 + 1e-9, frame[-1].end + CLOSING_LOOK_SEC)
+        t = np.concatenate([t_before, t_frame])
+        whole = whole_message(np.concatenate([found[1], (lv_frame - base) / half]), t, unit, self._hold)
+        if whole is None or whole.gain < WHOLE_MIN_GAIN:
+            return None
+        opening = whole.opening()
+        closing = [seg for seg in whole.segments if seg.state == "f1"]
+        if (
+            len(opening) != 4
+            or np.mean([seg.fit for seg in opening]) < WHOLE_MIN_FIT
+            or min(seg.fit for seg in opening) < FRAMED_MIN_FIT
+            or not closing
+            or abs(closing[0].start - frame[0].end) > CLOSING_ALIGN_SEC
+        ):
+            return None
+        body = [seg for seg in whole.segments if seg.state not in ("junk", "o1", "o2", "o3", "o4")]
+        onset = opening[0].start - 0.1  # the first look starts when the first sweep ends
+        res = _path_text(body, onset, frame[-1].end)
+        if not res.ok or not _rests_like_code(body, self._hold, whole.unit):
+            return None
+        self._tentative = True
+        self._last_close_end = frame[-1].end
+        return replace(res, detected_at=now)
 
     def _give_way(self, frame: list[Sweep], at: float) -> tuple[bool, Decoded | None]:
         """Let a detector frame that does not close the open message open the next one, when it should.
@@ -1224,6 +1283,7 @@ class EyeMessageDecoder:
             if reads:
                 return False, None
             self._start(frame)
+            self._check_missed_opening = True  # or is it the closing frame of a missed message?
             return True, None
         onset = opened[0].onset
         t, lv = self.levels(self._body_t0, frame[0].onset - 0.05)
@@ -1267,6 +1327,11 @@ class EyeMessageDecoder:
     def _on_time(self, now: float) -> Decoded | None:
         if self._open is None:
             return None
+        if self._check_missed_opening and now >= self._open[-1].end + CLOSING_LOOK_SEC + LEVEL_STEP_SEC:
+            self._check_missed_opening = False
+            res = self._missed_opening(now)
+            if res is not None:
+                return res
         if self._pending:
             res = self._judge_pending(now)
             if res is not None or self._pending:
@@ -1359,6 +1424,8 @@ class EyeMessageDecoder:
                 if by_level.ok or not res.ok:
                     res = by_level
         tentative, frame = self._tentative, self._close_frame
+        if frame and not (tentative and not res.ok):  # a message is reported: it ends here
+            self._last_close_end = frame[-1].end
         self._open = None
         self._body = []
         self._close_frame = None

@@ -433,3 +433,89 @@ def closing_test(x: np.ndarray, times: np.ndarray, unit: float, hold: float) -> 
         return None
     segs = _segments(x, times, step, framed[1], _closing_states(hold / framed[2]))
     return ClosingTest(segs, framed[2], float(open_cost - framed[0]))
+
+
+#: A whole message read backwards from its closing frame, for an opening frame the sweep detector
+#: missed: natural movements (``junk``, a free rest), the opening frame's four looks ``o1`` … ``o4``,
+#: the body and its closing frame (:func:`whole_message`).
+_WHOLE_NEXT = dict(
+    {k: v for k, v in _FRAME_NEXT.items() if k != "pre"},
+    start=("junk",),
+    junk=("o1",),
+    o1=("o2",),
+    o2=("o3",),
+    o3=("o4",),
+    o4=("c_first",),
+)
+_NO_OPENING_NEXT = dict(
+    {k: v for k, v in _FRAME_NEXT.items() if k != "pre"}, start=("junk",), junk=("c_first",)
+)
+
+
+def _whole_states(hold_units: float) -> tuple[_State, ...]:
+    looks = tuple(_State(f"o{k}", 1.0 if k % 2 else -1.0, hold_units, 0.4, 2.2) for k in range(1, 5))
+    return (_State("junk", 0.0, None),) + looks + _closing_states(hold_units)[1:]
+
+
+@dataclass(frozen=True)
+class WholeMessage:
+    """A message read backwards from its closing frame (see :func:`whole_message`).
+
+    Attributes
+    ----------
+    segments : list of Segment
+        The cheapest reading as "rest, opening frame, body, rest, closing frame".
+    unit : float
+        Its eye-Morse unit (s).
+    gain : float
+        Cost of the same trace read without the opening frame minus the cost of this reading
+        (blocks of squared half-swing error): how much the four opening looks explain.
+    """
+
+    segments: list[Segment]
+    unit: float
+    gain: float
+
+    def opening(self) -> list[Segment]:
+        """The opening frame's four looks (``o1`` … ``o4``)."""
+        return [s for s in self.segments if s.state in ("o1", "o2", "o3", "o4")]
+
+
+def whole_message(x: np.ndarray, times: np.ndarray, unit: float, hold: float) -> WholeMessage | None:
+    """Read a trace that ends in a closing frame's last look as a whole eye-Morse message.
+
+    Used when a closing frame comes while no message is open: the detector may have missed the
+    message's opening frame (natural REMs split or spoil its sweeps), and the gaze level still holds
+    it: four side looks of the sender's hold, left, right, left, right, before the body's first rest.
+
+    Parameters
+    ----------
+    x, times : numpy.ndarray
+        Gaze level in half-swing units (positive = left) and block centres (s), from well before the
+        message to the closing frame's fourth look.
+    unit, hold : float
+        The sender's eye-Morse unit and fixation time (s), from the closing frame.
+
+    Returns
+    -------
+    WholeMessage | None
+        ``None`` when the trace cannot be read as a whole message.
+    """
+    x, times, step = _blocks(np.asarray(x, dtype=float), np.asarray(times, dtype=float))
+    if x.size < 16:
+        return None
+    best: tuple[float, list[tuple[str, int, int]], float] | None = None
+    without = np.inf
+    for scale in UNIT_SCALES:
+        u = unit * scale
+        states = _whole_states(hold / u)
+        found = _viterbi(x, step, u, states, _WHOLE_NEXT, final=("f4", "c_last"))
+        if found is not None and (best is None or found[0] < best[0]):
+            best = (found[0], found[1], u)
+        plain = _viterbi(x, step, u, states, _NO_OPENING_NEXT, final=("f4", "c_last"))
+        if plain is not None:
+            without = min(without, plain[0])
+    if best is None:
+        return None
+    segs = _segments(x, times, step, best[1], _whole_states(hold / best[2]))
+    return WholeMessage(segs, best[2], float(without - best[0]))
