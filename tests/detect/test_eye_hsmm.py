@@ -8,11 +8,13 @@ import pytest
 from dreamlink.detect import Calibration, detect_array
 from dreamlink.detect.decoders import (
     CLOSING_MIN_GAIN,
+    WHOLE_MIN_FIT,
+    WHOLE_MIN_GAIN,
     decode_count_path,
     decode_eye_morse_framed,
     decode_eye_morse_path,
 )
-from dreamlink.detect.eye_hsmm import best_path, closing_test
+from dreamlink.detect.eye_hsmm import best_path, closing_test, whole_message
 from dreamlink.link import eye_code
 from dreamlink.sim.gestures import gaze_to_eog, render_gaze
 from dreamlink.sources.base import SourceInfo
@@ -177,3 +179,24 @@ def test_decoder_reads_the_message_closed_by_the_frame_only():
         )
         msgs += [e.value for e in res.events if e.trial_type == "message"]
     assert msgs == ["AN", "TEA"]
+
+
+def test_whole_message_finds_an_opening_frame_the_detector_missed():
+    # Rest, an opening frame's four looks, the body of "TE", a closing frame in progress: read
+    # backwards from the closing frame, the opening looks are found where they are, and fit.
+    hold, half = 0.6, 300e-6
+    n = int(round(hold / STEP))
+    opening = np.concatenate([np.full(n, g * half) for g in (1.0, -1.0, 1.0, -1.0)])
+    t, body = morse_trace("- .", hold=hold)
+    lv = np.concatenate([np.zeros(int(3.0 / STEP)), opening, body])
+    t_all, x = _with_frame((np.arange(lv.size) + 0.5) * STEP, lv, hold)
+    whole = whole_message(x / half, t_all, eye_code.morse_unit(hold), hold)
+    assert whole is not None and whole.gain >= WHOLE_MIN_GAIN
+    looks = whole.opening()
+    assert [s.state for s in looks] == ["o1", "o2", "o3", "o4"]
+    assert abs(looks[0].start - 3.0) < 0.2 and min(s.fit for s in looks) >= 0.85
+    # Without the opening frame (rest instead), no reading puts four fitting looks there.
+    lv_rest = np.concatenate([np.zeros(int(3.0 / STEP) + opening.size), body])
+    t_rest, x_rest = _with_frame((np.arange(lv_rest.size) + 0.5) * STEP, lv_rest, hold)
+    none = whole_message(x_rest / half, t_rest, eye_code.morse_unit(hold), hold)
+    assert none is None or np.mean([s.fit for s in none.opening()]) < WHOLE_MIN_FIT
