@@ -23,6 +23,19 @@ The grammar of an eye-Morse body, as segment states::
 A count body (:func:`dreamlink.link.eye_code.count_answer`) is ``centre, left, (right, left)*,
 right, centre``, each side held 1 hold.
 
+The same machinery frames a message on real REM EOG, where natural REMs and Morse elements often
+make what a sweep detector takes for an LRLR marker:
+
+* :func:`closing_test`: does a body's trace end in a closing frame (four side looks of the
+  sender's hold in a row, after a centre rest) or go on with elements? Both readings are made and
+  their costs compared.
+* :func:`whole_message`: a trace that ends in a closing frame read as a whole message, to find an
+  opening frame the detector missed (its four looks before the body's first rest).
+* :func:`best_path` with ``"framed"``: a closing frame the detector missed, inside a body's trace.
+
+The recursion runs in a numba kernel (:func:`_viterbi_kernel`): a message of several minutes is
+read in tens of milliseconds.
+
 References
 ----------
 Rabiner LR (1989). A tutorial on hidden Markov models and selected applications in speech
