@@ -142,13 +142,13 @@ CLOSING_LOOK_SEC = 0.3
 #: A missed opening frame (:meth:`EyeMessageDecoder._missed_opening`) is looked for this far (s)
 #: before a frame that comes while no message is open ...
 WHOLE_BACK_SEC = 120.0
-#: ... and taken when the reading with its four looks costs less than without them (gain ≥
+#: ... and taken when the reading with its four looks costs hardly more than without them (gain ≥
 #: ``WHOLE_MIN_GAIN``, blocks of squared half-swing error; without an opening frame its looks are
 #: read as two dots or dashes with a brief rest between, which costs only a little more) and they
 #: fit on average (mean fit ≥ :data:`WHOLE_MIN_FIT`: natural REMs that made the detector miss the
 #: frame also spoil some of its looks). On real REM EOG with injected messages (tuning seeds) the
-#: missed openings read with gains of +5 … +6; frames that really opened a message, −14 or less.
-WHOLE_MIN_GAIN = 0.0
+#: missed openings read with gains of −3 … +6; frames that really opened a message, −14 or less.
+WHOLE_MIN_GAIN = -4.0
 WHOLE_MIN_FIT = 0.5
 
 SOURCE = "detect.decode"
