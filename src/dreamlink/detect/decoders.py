@@ -150,6 +150,11 @@ WHOLE_BACK_SEC = 120.0
 #: missed openings read with gains of −3 … +6; frames that really opened a message, −14 or less.
 WHOLE_MIN_GAIN = -4.0
 WHOLE_MIN_FIT = 0.5
+#: A message's opening is looked for again this far (s) before the detector's opening frame once its
+#: closing frame is taken (:meth:`EyeMessageDecoder._reopen_if_misplaced`) ...
+REOPEN_BACK_SEC = 15.0
+#: ... and moved when the opening frame found in the trace starts more than this (s) away.
+REOPEN_SHIFT_SEC = 1.0
 
 SOURCE = "detect.decode"
 
@@ -925,6 +930,7 @@ class EyeMessageDecoder:
         self._by_reading = self.mode == "morse" and self.levels is not None
         self._pending: list[tuple[list[Sweep], int, int]] = []
         self._check_missed_opening = False  # the open message's frame may be a closing frame
+        self._onset_override: float | None = None  # the opening found in the gaze trace instead
         self._last_close_end = -np.inf  # end (s) of the last closing frame
 
     @property
@@ -1203,6 +1209,7 @@ class EyeMessageDecoder:
                 self._close_frame = frame
                 del self._body[stop:]
                 self._close_onset = self._closing_onset(start)
+                self._reopen_if_misplaced(frame)
                 return self._finish(decode_eye_morse, self._body[:start], now)
             if self._use_frames and getattr(frame, "confidence", None) is not None:
                 gave_way, res = self._give_way(frame, now)
@@ -1210,24 +1217,16 @@ class EyeMessageDecoder:
                     return res
         return None
 
-    def _missed_opening(self, now: float) -> Decoded | None:
-        """Read the message a frame closed when the detector missed its opening frame.
+    def _read_whole(self, frame: Sequence[Sweep], t0: float) -> tuple[Decoded, ClosingTest] | None:
+        """The gaze trace from ``t0`` to the closing ``frame`` read as a whole message, if it reads.
 
-        A frame that comes while no message is open opens one; but natural REMs can split or spoil
-        an opening frame's sweeps so that the detector misses it, and then the frame is the message's
-        *closing* frame. The gaze trace before it (back to the last reported message, at most
-        :data:`WHOLE_BACK_SEC`) is read as a whole message
-        (:func:`~dreamlink.detect.eye_hsmm.whole_message`): it is taken when the opening frame's
-        four looks fit (:data:`WHOLE_MIN_FIT`) and explain the trace (:data:`WHOLE_MIN_GAIN`), the
-        frame's looks are where the reading puts the closing frame, the body reads as eye-Morse and
-        its rests are the code's. The frame then stays open as a tentative opening, as after any
-        closing frame.
+        See :func:`~dreamlink.detect.eye_hsmm.whole_message` and :meth:`_missed_opening` for when a
+        reading is taken. Returns the message (its onset at the opening frame found) and the body's
+        reading (as a :class:`~dreamlink.detect.eye_hsmm.ClosingTest`), or ``None``.
         """
-        frame = self._open
-        if frame is None or self.levels is None:
+        if self.levels is None:
             return None
         half = 0.5 * self._full
-        t0 = max(self._last_close_end + 0.5, frame[0].onset - WHOLE_BACK_SEC)
         t_before, lv_before = self.levels(t0, frame[0].onset - 0.05)
         unit, found = _morse_body_blocks(t_before, lv_before, half, self._hold)
         if found is None:
@@ -1252,6 +1251,51 @@ class EyeMessageDecoder:
         res = _path_text(body, onset, frame[-1].end)
         if not res.ok or not _rests_like_code(body, self._hold, whole.unit):
             return None
+        return res, ClosingTest(body, whole.unit, whole.gain)
+
+    def _reopen_if_misplaced(self, closing: Sequence[Sweep]) -> None:
+        """Move a message's opening to where the gaze trace puts it, when the detector's was misplaced.
+
+        Natural REMs can make the detector report an opening frame late (from the frame's last
+        sweeps and a natural movement) or early (a natural movement before the real frame), or miss
+        it so that the message was opened on the previous message's closing frame. Once the closing
+        frame is taken, the trace from the last reported message (at most
+        :data:`REOPEN_BACK_SEC` before the detector's opening) to the closing frame is read as a
+        whole message (:meth:`_read_whole`); when that reading is taken and its opening frame
+        starts more than :data:`REOPEN_SHIFT_SEC` from the detector's, the message is read from it
+        (:attr:`_close_reading`, :attr:`_onset_override`).
+        """
+        opened = self._open
+        if opened is None or self._close_reading is None:
+            return
+        t0 = max(self._last_close_end + 0.5, opened[0].onset - REOPEN_BACK_SEC)
+        found = self._read_whole(closing, t0)
+        if found is None or abs(found[0].onset - opened[0].onset) <= REOPEN_SHIFT_SEC:
+            return
+        self._close_reading = found[1]
+        self._onset_override = found[0].onset
+        self._tentative = False  # a message with its own opening frame, not a re-opening
+
+    def _missed_opening(self, now: float) -> Decoded | None:
+        """Read the message a frame closed when the detector missed its opening frame.
+
+        A frame that comes while no message is open opens one; but natural REMs can split or spoil
+        an opening frame's sweeps so that the detector misses it, and then the frame is the message's
+        *closing* frame. The gaze trace before it (back to the last reported message, at most
+        :data:`WHOLE_BACK_SEC`) is read as a whole message
+        (:func:`~dreamlink.detect.eye_hsmm.whole_message`): it is taken when the opening frame's
+        four looks fit (:data:`WHOLE_MIN_FIT`) and explain the trace (:data:`WHOLE_MIN_GAIN`), the
+        frame's looks are where the reading puts the closing frame, the body reads as eye-Morse and
+        its rests are the code's. The frame then stays open as a tentative opening, as after any
+        closing frame.
+        """
+        frame = self._open
+        if frame is None:
+            return None
+        found = self._read_whole(frame, max(self._last_close_end + 0.5, frame[0].onset - WHOLE_BACK_SEC))
+        if found is None:
+            return None
+        res = found[0]
         self._tentative = True
         self._last_close_end = frame[-1].end
         return replace(res, detected_at=now)
@@ -1388,7 +1432,8 @@ class EyeMessageDecoder:
         non-message opens a message for real.
         """
         assert self._open is not None
-        onset = self._open[0].onset
+        onset = self._open[0].onset if self._onset_override is None else self._onset_override
+        self._onset_override = None
         end = self._body[-1].end
         reading, self._close_reading = self._close_reading, None
         if fn is decode_eye_morse and reading is not None:
