@@ -200,3 +200,29 @@ def test_whole_message_finds_an_opening_frame_the_detector_missed():
     t_rest, x_rest = _with_frame((np.arange(lv_rest.size) + 0.5) * STEP, lv_rest, hold)
     none = whole_message(x_rest / half, t_rest, eye_code.morse_unit(hold), hold)
     assert none is None or np.mean([s.fit for s in none.opening()]) < WHOLE_MIN_FIT
+
+
+def test_decoder_reads_a_message_whose_opening_frame_the_detector_missed():
+    # The opening frame's looks are reached by slow glides, not saccades: the sweep detector does not
+    # report that frame, so the closing frame comes while no message is open. The gaze level still
+    # holds the opening frame: the message is read from it, with its onset there.
+    fs, hold, a_v = 256.0, 1.0, 200e-6
+    rng = np.random.default_rng(11)
+    glide = int(0.45 * fs)
+    gaze = [np.zeros(int(4.0 * fs))]
+    level = 0.0
+    for target in (-1.0, 1.0, -1.0, 1.0, 0.0):  # gaze units: −1 left … +1 right
+        gaze += [np.linspace(level, target, glide), np.full(int(hold * fs), target)]
+        level = target
+    after = eye_code.eye_morse("TE", hold)[5:] + [eye_code.Gesture(0, 6.0)]  # body and closing frame
+    rest = render_gaze(after, fs, rng=rng, jitter=0.1)
+    g = np.concatenate(gaze + [rest.gaze])
+    e1, e2 = gaze_to_eog(g, a_v)
+    noise = rng.normal(0, 5e-6, (2, e1.size))
+    res = detect_array(
+        np.vstack([e1, e2]) + noise, SourceInfo(("E1", "E2"), ("eog", "eog"), fs), "E1", "E2",
+        calibration=Calibration(4 * a_v), eye_code="morse", rem_events=False,
+    )
+    msgs = [e for e in res.events if e.trial_type == "message"]
+    assert [m.value for m in msgs] == ["TE"]
+    assert abs(msgs[0].onset - 4.0) < 1.0  # where the opening frame's first glide starts

@@ -467,9 +467,11 @@ _NO_OPENING_NEXT = dict(
 )
 
 
-def _whole_states(hold_units: float) -> tuple[_State, ...]:
+def _whole_states(hold_units: float, rest_units: float) -> tuple[_State, ...]:
     looks = tuple(_State(f"o{k}", 1.0 if k % 2 else -1.0, hold_units, 0.4, 2.2) for k in range(1, 5))
-    return (_State("junk", 0.0, None),) + looks + _closing_states(hold_units)[1:]
+    # After the opening frame the eyes rest at centre for the frame's hold and FRAME_REST_SEC.
+    first_rest = _State("c_first", 0.0, rest_units, 0.6, 3.0, long_ok=True)
+    return (_State("junk", 0.0, None),) + looks + (first_rest,) + _closing_states(hold_units)[2:]
 
 
 @dataclass(frozen=True)
@@ -521,9 +523,10 @@ def whole_message(x: np.ndarray, times: np.ndarray, unit: float, hold: float) ->
         return None
     best: tuple[float, list[tuple[str, int, int]], float] | None = None
     without = np.inf
+    rest = hold + eye_code.FRAME_REST_SEC
     for scale in UNIT_SCALES:
         u = unit * scale
-        states = _whole_states(hold / u)
+        states = _whole_states(hold / u, rest / u)
         found = _viterbi(x, step, u, states, _WHOLE_NEXT, final=("f4", "c_last"))
         if found is not None and (best is None or found[0] < best[0]):
             best = (found[0], found[1], u)
@@ -532,5 +535,5 @@ def whole_message(x: np.ndarray, times: np.ndarray, unit: float, hold: float) ->
             without = min(without, plain[0])
     if best is None:
         return None
-    segs = _segments(x, times, step, best[1], _whole_states(hold / best[2]))
+    segs = _segments(x, times, step, best[1], _whole_states(hold / best[2], rest / best[2]))
     return WholeMessage(segs, best[2], float(without - best[0]))
