@@ -1104,20 +1104,32 @@ class EyeMessageDecoder:
 
     def _closing_reading(self, frame: Sequence[Sweep]) -> ClosingTest | None:
         """The body's trace up to a candidate closing frame, read with and without the frame."""
-        if self.levels is None or self._open is None:
+        if self._open is None:
+            return None
+        trace = self._trace_through(frame, self._body_t0)
+        return None if trace is None else closing_test(trace[1], trace[0], trace[2], self._hold)
+
+    def _trace_through(
+        self, frame: Sequence[Sweep], t0: float
+    ) -> tuple[np.ndarray, np.ndarray, float] | None:
+        """The gaze trace from ``t0`` through a closing frame's looks, for the whole-trace readings.
+
+        Returns the block times (s), the level in half swings from centre and the eye-Morse unit (s),
+        or ``None`` without a trace. Up to the frame the centre baseline is the running median of
+        :func:`_morse_body_blocks`; over the frame (to :data:`CLOSING_LOOK_SEC` after its last
+        sweep) it stays where the trace before left it: a running median over the frame's looks
+        would follow them.
+        """
+        if self.levels is None:
             return None
         half = 0.5 * self._full
-        t_body, lv_body = self.levels(self._body_t0, frame[0].onset - 0.05)
-        unit, found = _morse_body_blocks(t_body, lv_body, half, self._hold)
+        t_before, lv_before = self.levels(t0, frame[0].onset - 0.05)
+        unit, found = _morse_body_blocks(t_before, lv_before, half, self._hold)
         if found is None:
             return None
-        # The centre baseline comes from the body (a running median over the frame's looks would
-        # follow them); over the frame it stays where the body left it.
-        base = float(np.median((lv_body - found[1] * half)[-max(1, int(1.0 / LEVEL_STEP_SEC)) :]))
+        base = float(np.median((lv_before - found[1] * half)[-max(1, int(1.0 / LEVEL_STEP_SEC)) :]))
         t_frame, lv_frame = self.levels(frame[0].onset - 0.05 + 1e-9, frame[-1].end + CLOSING_LOOK_SEC)
-        t = np.concatenate([t_body, t_frame])
-        x = np.concatenate([found[1], (lv_frame - base) / half])
-        return closing_test(x, t, unit, self._hold)
+        return np.concatenate([t_before, t_frame]), np.concatenate([found[1], (lv_frame - base) / half]), unit
 
     def _body_reads(self, frame: Sequence[Sweep]) -> bool:
         """Whether a detector frame that failed :meth:`_full_swings` still closes an eye-Morse message.
@@ -1224,17 +1236,8 @@ class EyeMessageDecoder:
         reading is taken. Returns the message (its onset at the opening frame found) and the body's
         reading (as a :class:`~dreamlink.detect.eye_hsmm.ClosingTest`), or ``None``.
         """
-        if self.levels is None:
-            return None
-        half = 0.5 * self._full
-        t_before, lv_before = self.levels(t0, frame[0].onset - 0.05)
-        unit, found = _morse_body_blocks(t_before, lv_before, half, self._hold)
-        if found is None:
-            return None
-        base = float(np.median((lv_before - found[1] * half)[-max(1, int(1.0 / LEVEL_STEP_SEC)) :]))
-        t_frame, lv_frame = self.levels(frame[0].onset - 0.05 + 1e-9, frame[-1].end + CLOSING_LOOK_SEC)
-        t = np.concatenate([t_before, t_frame])
-        whole = whole_message(np.concatenate([found[1], (lv_frame - base) / half]), t, unit, self._hold)
+        trace = self._trace_through(frame, t0)
+        whole = None if trace is None else whole_message(trace[1], trace[0], trace[2], self._hold)
         if whole is None or whole.gain < WHOLE_MIN_GAIN:
             return None
         opening = whole.opening()

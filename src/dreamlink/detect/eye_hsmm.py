@@ -46,6 +46,7 @@ doi:10.1016/j.artint.2009.11.011
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numba
@@ -433,21 +434,46 @@ def closing_test(x: np.ndarray, times: np.ndarray, unit: float, hold: float) -> 
     x, times, step = _blocks(np.asarray(x, dtype=float), np.asarray(times, dtype=float))
     if x.size < 8:
         return None
-    framed: tuple[float, list[tuple[str, int, int]], float] | None = None
-    open_cost = np.inf
+    found = _reading_and_rival(
+        x, times, step, unit,
+        lambda u: (_closing_states(hold / u), _FRAME_NEXT, ("f4", "c_last")),
+        lambda u: (_OPEN_STATES, _OPEN_NEXT, ("tail_l", "tail_r", "tail_c", "c_first")),
+    )
+    return None if found is None else ClosingTest(*found)
+
+
+_Grammar = tuple[tuple[_State, ...], dict[str, tuple[str, ...]], tuple[str, ...]]
+
+
+def _reading_and_rival(
+    x: np.ndarray,
+    times: np.ndarray,
+    step: float,
+    unit: float,
+    reading: Callable[[float], _Grammar],
+    rival: Callable[[float], _Grammar],
+) -> tuple[list[Segment], float, float] | None:
+    """The cheapest path of one grammar and how much cheaper it is than the cheapest of another.
+
+    ``reading(u)`` and ``rival(u)`` give a grammar's states, transitions and final states for the unit
+    ``u`` (s); both are searched over the :data:`UNIT_SCALES`. Returns the reading's segments, its unit
+    and the gain (rival's cost minus the reading's, blocks), or ``None`` when the reading fits nowhere.
+    """
+    best: tuple[float, list[tuple[str, int, int]], float, tuple[_State, ...]] | None = None
+    rival_cost = np.inf
     for scale in UNIT_SCALES:
         u = unit * scale
-        found = _viterbi(x, step, u, _closing_states(hold / u), _FRAME_NEXT, final=("f4", "c_last"))
-        if found is not None and (framed is None or found[0] < framed[0]):
-            framed = (found[0], found[1], u)
-        ends = ("tail_l", "tail_r", "tail_c", "c_first")
-        going_on = _viterbi(x, step, u, _OPEN_STATES, _OPEN_NEXT, final=ends)
-        if going_on is not None:
-            open_cost = min(open_cost, going_on[0])
-    if framed is None:
+        states, nxt, finals = reading(u)
+        found = _viterbi(x, step, u, states, nxt, final=finals)
+        if found is not None and (best is None or found[0] < best[0]):
+            best = (found[0], found[1], u, states)
+        states, nxt, finals = rival(u)
+        other = _viterbi(x, step, u, states, nxt, final=finals)
+        if other is not None:
+            rival_cost = min(rival_cost, other[0])
+    if best is None:
         return None
-    segs = _segments(x, times, step, framed[1], _closing_states(hold / framed[2]))
-    return ClosingTest(segs, framed[2], float(open_cost - framed[0]))
+    return _segments(x, times, step, best[1], best[3]), best[2], float(rival_cost - best[0])
 
 
 #: A whole message read backwards from its closing frame, for an opening frame the sweep detector
@@ -521,19 +547,10 @@ def whole_message(x: np.ndarray, times: np.ndarray, unit: float, hold: float) ->
     x, times, step = _blocks(np.asarray(x, dtype=float), np.asarray(times, dtype=float))
     if x.size < 16:
         return None
-    best: tuple[float, list[tuple[str, int, int]], float] | None = None
-    without = np.inf
     rest = hold + eye_code.FRAME_REST_SEC
-    for scale in UNIT_SCALES:
-        u = unit * scale
-        states = _whole_states(hold / u, rest / u)
-        found = _viterbi(x, step, u, states, _WHOLE_NEXT, final=("f4", "c_last"))
-        if found is not None and (best is None or found[0] < best[0]):
-            best = (found[0], found[1], u)
-        plain = _viterbi(x, step, u, states, _NO_OPENING_NEXT, final=("f4", "c_last"))
-        if plain is not None:
-            without = min(without, plain[0])
-    if best is None:
-        return None
-    segs = _segments(x, times, step, best[1], _whole_states(hold / best[2], rest / best[2]))
-    return WholeMessage(segs, best[2], float(without - best[0]))
+    found = _reading_and_rival(
+        x, times, step, unit,
+        lambda u: (_whole_states(hold / u, rest / u), _WHOLE_NEXT, ("f4", "c_last")),
+        lambda u: (_whole_states(hold / u, rest / u), _NO_OPENING_NEXT, ("f4", "c_last")),
+    )
+    return None if found is None else WholeMessage(*found)
