@@ -131,7 +131,9 @@ EYE_MAX_PAUSE_SEC = 9.0
 #: (:func:`~dreamlink.detect.eye_hsmm.closing_test`; blocks of squared half-swing error).
 #: Measured on real REM EOG with injected messages (tuning seeds, ``benchmarks/signals.py``): true
 #: closing frames score −9 … +14 (5th percentile −4.5), frames made of elements and natural REMs
-#: inside a body −71 … −8 (95th percentile −11).
+#: inside a body −71 … −8 (95th percentile −11); with the fourth look in view
+#: (:data:`CLOSING_LOOK_SEC`) a few such frames reach −3, so the threshold cannot part them all
+#: (−8 and −4 read worse than −6 on the tuning seeds).
 CLOSING_MIN_GAIN = -6.0
 #: The framed reading's first look starts within this many seconds of the candidate frame's
 #: first sweep.
