@@ -88,7 +88,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from dreamlink.detect.eye_hsmm import ClosingTest, best_path, closing_test, whole_message
+from dreamlink.detect.eye_hsmm import TraceReading, best_path, closing_test, whole_message
 from dreamlink.detect.eye_sweeps import LEVEL_STEP_SEC, EyeSettings, Sweep, find_lrlr, lrlr_check
 from dreamlink.events import Event
 from dreamlink.link import emg_code, eye_code, morse
@@ -926,7 +926,7 @@ class EyeMessageDecoder:
         self._half = 0.5 * self.swing
         self._expect_return = False
         self._last_end = 0.0
-        self._close_reading: ClosingTest | None = None
+        self._close_reading: TraceReading | None = None
         # Eye-Morse read with the gaze level: candidate closing frames (frame, body start, body stop)
         # waiting until the trace shows their last look.
         self._by_reading = self.mode == "morse" and self.levels is not None
@@ -1104,7 +1104,7 @@ class EyeMessageDecoder:
         self._close_reading = test
         return True
 
-    def _closing_reading(self, frame: Sequence[Sweep]) -> ClosingTest | None:
+    def _closing_reading(self, frame: Sequence[Sweep]) -> TraceReading | None:
         """The body's trace up to a candidate closing frame, read with and without the frame."""
         if self._open is None:
             return None
@@ -1231,12 +1231,12 @@ class EyeMessageDecoder:
                     return res
         return None
 
-    def _read_whole(self, frame: Sequence[Sweep], t0: float) -> tuple[Decoded, ClosingTest] | None:
+    def _read_whole(self, frame: Sequence[Sweep], t0: float) -> tuple[Decoded, TraceReading] | None:
         """The gaze trace from ``t0`` to the closing ``frame`` read as a whole message, if it reads.
 
         See :func:`~dreamlink.detect.eye_hsmm.whole_message` and :meth:`_missed_opening` for when a
         reading is taken. Returns the message (its onset at the opening frame found) and the body's
-        reading (as a :class:`~dreamlink.detect.eye_hsmm.ClosingTest`), or ``None``.
+        reading (as a :class:`~dreamlink.detect.eye_hsmm.TraceReading`), or ``None``.
         """
         trace = self._trace_through(frame, t0)
         whole = None if trace is None else whole_message(trace[1], trace[0], trace[2], self._hold)
@@ -1256,7 +1256,7 @@ class EyeMessageDecoder:
         res = _path_text(body, onset, frame[-1].end)
         if not res.ok or not _rests_like_code(body, self._hold, whole.unit):
             return None
-        return res, ClosingTest(body, whole.unit, whole.gain)
+        return res, TraceReading(body, whole.unit, whole.gain)
 
     def _reopen_if_misplaced(self, closing: Sequence[Sweep]) -> None:
         """Move a message's opening to where the gaze trace puts it, when the detector's was misplaced.

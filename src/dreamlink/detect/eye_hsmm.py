@@ -387,34 +387,48 @@ def best_path(
 
 
 @dataclass(frozen=True)
-class ClosingTest:
-    """How well a body's trace ends in a closing LRLR frame, against going on as eye-Morse.
+class TraceReading:
+    """A gaze trace read by one grammar, and how much better than by a rival grammar.
+
+    Made by :func:`closing_test` (a body ending in a closing frame, against the body going on) and
+    :func:`whole_message` (a whole message with its opening frame, against the same without it).
 
     Attributes
     ----------
     segments : list of Segment
-        The cheapest reading as "eye-Morse body, centre rest, frame" (the frame's fourth look
-        ``f4`` still in progress at the trace's end).
+        The cheapest reading's segments.
     unit : float
         The eye-Morse unit (s) of that reading.
     gain : float
-        Cost of the best reading as a body still in progress (no frame) minus the cost of the framed
-        reading (blocks of :data:`STEP_SEC`, squared half-swing units): large when the trace's
-        last looks are a frame (four side looks in a row, no centre rest between them), negative when
-        they are elements.
+        Cost of the rival's best reading minus this reading's (blocks of :data:`STEP_SEC`, squared
+        half-swing units): large when the trace is what this grammar says, negative when it is
+        what the rival says.
     """
 
     segments: list[Segment]
     unit: float
     gain: float
 
+    def looks(self, prefix: str) -> list[Segment]:
+        """The four looks of a frame: ``"f"`` for the closing frame, ``"o"`` for the opening frame."""
+        return [s for s in self.segments if s.state in tuple(f"{prefix}{k}" for k in range(1, 5))]
+
     def frame(self) -> list[Segment]:
-        """The frame's four looks (``f1`` … ``f4``)."""
-        return [s for s in self.segments if s.state in ("f1", "f2", "f3", "f4")]
+        """The closing frame's four looks (``f1`` … ``f4``)."""
+        return self.looks("f")
+
+    def opening(self) -> list[Segment]:
+        """The opening frame's four looks (``o1`` … ``o4``)."""
+        return self.looks("o")
 
 
-def closing_test(x: np.ndarray, times: np.ndarray, unit: float, hold: float) -> ClosingTest | None:
-    """Read a body's gaze trace that ends inside a candidate closing frame (see :class:`ClosingTest`).
+def closing_test(x: np.ndarray, times: np.ndarray, unit: float, hold: float) -> TraceReading | None:
+    """Read a body's gaze trace that ends inside a candidate closing frame.
+
+    The reading is "eye-Morse body, centre rest, frame" (the frame's fourth look ``f4`` still in
+    progress at the trace's end); its rival, the body still going on. The gain is large when the
+    trace's last looks are a frame (four side looks in a row, no centre rest between them) and
+    negative when they are elements.
 
     Parameters
     ----------
@@ -428,7 +442,7 @@ def closing_test(x: np.ndarray, times: np.ndarray, unit: float, hold: float) -> 
 
     Returns
     -------
-    ClosingTest | None
+    TraceReading | None
         ``None`` when the trace cannot be read as a body followed by a frame.
     """
     x, times, step = _blocks(np.asarray(x, dtype=float), np.asarray(times, dtype=float))
@@ -439,7 +453,7 @@ def closing_test(x: np.ndarray, times: np.ndarray, unit: float, hold: float) -> 
         lambda u: (_closing_states(hold / u), _FRAME_NEXT, ("f4", "c_last")),
         lambda u: (_OPEN_STATES, _OPEN_NEXT, ("tail_l", "tail_r", "tail_c", "c_first")),
     )
-    return None if found is None else ClosingTest(*found)
+    return None if found is None else TraceReading(*found)
 
 
 _Grammar = tuple[tuple[_State, ...], dict[str, tuple[str, ...]], tuple[str, ...]]
@@ -500,36 +514,14 @@ def _whole_states(hold_units: float, rest_units: float) -> tuple[_State, ...]:
     return (_State("junk", 0.0, None),) + looks + (first_rest,) + _closing_states(hold_units)[2:]
 
 
-@dataclass(frozen=True)
-class WholeMessage:
-    """A message read backwards from its closing frame (see :func:`whole_message`).
-
-    Attributes
-    ----------
-    segments : list of Segment
-        The cheapest reading as "rest, opening frame, body, rest, closing frame".
-    unit : float
-        Its eye-Morse unit (s).
-    gain : float
-        Cost of the same trace read without the opening frame minus the cost of this reading
-        (blocks of squared half-swing error): how much the four opening looks explain.
-    """
-
-    segments: list[Segment]
-    unit: float
-    gain: float
-
-    def opening(self) -> list[Segment]:
-        """The opening frame's four looks (``o1`` … ``o4``)."""
-        return [s for s in self.segments if s.state in ("o1", "o2", "o3", "o4")]
-
-
-def whole_message(x: np.ndarray, times: np.ndarray, unit: float, hold: float) -> WholeMessage | None:
+def whole_message(x: np.ndarray, times: np.ndarray, unit: float, hold: float) -> TraceReading | None:
     """Read a trace that ends in a closing frame's last look as a whole eye-Morse message.
 
     Used when a closing frame comes while no message is open: the detector may have missed the
     message's opening frame (natural REMs split or spoil its sweeps), and the gaze level still holds
     it: four side looks of the sender's hold, left, right, left, right, before the body's first rest.
+    The reading is "rest, opening frame, rest, body, rest, closing frame"; its rival, the same without
+    the opening frame, so the gain is how much the four opening looks explain.
 
     Parameters
     ----------
@@ -541,7 +533,7 @@ def whole_message(x: np.ndarray, times: np.ndarray, unit: float, hold: float) ->
 
     Returns
     -------
-    WholeMessage | None
+    TraceReading | None
         ``None`` when the trace cannot be read as a whole message.
     """
     x, times, step = _blocks(np.asarray(x, dtype=float), np.asarray(times, dtype=float))
@@ -553,4 +545,4 @@ def whole_message(x: np.ndarray, times: np.ndarray, unit: float, hold: float) ->
         lambda u: (_whole_states(hold / u, rest / u), _WHOLE_NEXT, ("f4", "c_last")),
         lambda u: (_whole_states(hold / u, rest / u), _NO_OPENING_NEXT, ("f4", "c_last")),
     )
-    return None if found is None else WholeMessage(*found)
+    return None if found is None else TraceReading(*found)
