@@ -1146,8 +1146,7 @@ class EyeMessageDecoder:
             return False
         if getattr(frame, "confidence", 0.0) < CLOSING_MIN_CONF:
             return False
-        t, lv = self.levels(self._body_t0, frame[0].onset - 0.05)
-        return decode_eye_morse_path(t, lv, 0.5 * self._full, self._hold).ok
+        return self._reads_before(frame, strict_rests=False)
 
     def _same_pace(self, frame: Sequence[Sweep]) -> bool:
         gaps = [y.onset - x.end for x, y in zip(frame[:-1], frame[1:], strict=True)]
@@ -1349,20 +1348,29 @@ class EyeMessageDecoder:
         # A frame that overlaps the opening frame's rest belongs to the same marker (a natural
         # movement made the first, weaker frame): nothing was sent in between.
         if frame[0].onset >= opened[-1].end + eye_code.FRAME_REST_SEC:
-            read, frame_end = decode_eye_morse_framed(
-                t, lv, 0.5 * self._full, self._hold, onset, against_plain=False
-            )
-            if read.ok:
-                res = replace(read, end=frame_end, detected_at=at)
-            else:
-                why = "no closing LRLR frame before the next one"
-                res = _unreadable("eye_morse", why, onset, frame[0].onset, at)
+            res = self._given_up(t, lv, at, "no closing LRLR frame before the next one", frame[0].onset)
         self._start(frame)
         return True, res
 
-    def _reads_before(self, frame: Sequence[Sweep]) -> bool:
-        """Whether the gaze trace from the body's start to ``frame`` reads as eye-Morse with the code's
-        rests (:func:`decode_eye_morse_path`, ``strict_rests``).
+    def _given_up(self, t: np.ndarray, lv: np.ndarray, at: float, why: str, end: float) -> Decoded:
+        """The open eye-Morse message, given up without a closing frame from the detector.
+
+        It is read up to a closing frame found in its gaze trace ``t``, ``lv``
+        (:func:`decode_eye_morse_framed`; the frame's fit alone decides), or reported unreadable
+        (``why``, ending at ``end`` s); ``at`` is the time (s) of the decision.
+        """
+        assert self._open is not None
+        onset = self._open[0].onset
+        read, frame_end = decode_eye_morse_framed(
+            t, lv, 0.5 * self._full, self._hold, onset, against_plain=False
+        )
+        if read.ok:
+            return replace(read, end=frame_end, detected_at=at)
+        return _unreadable("eye_morse", why, onset, end, at)
+
+    def _reads_before(self, frame: Sequence[Sweep], strict_rests: bool = True) -> bool:
+        """Whether the gaze trace from the body's start to ``frame`` reads as eye-Morse (with the
+        code's rests unless ``strict_rests`` is false; :func:`decode_eye_morse_path`).
 
         A message re-opened tentatively on a closing frame (:meth:`_finish`) that meets a detector
         frame which does not close it: when the trace before that frame is no eye-Morse (natural
@@ -1372,7 +1380,7 @@ class EyeMessageDecoder:
         if self.levels is None:
             return False
         t, lv = self.levels(self._body_t0, frame[0].onset - 0.05)
-        return decode_eye_morse_path(t, lv, 0.5 * self._full, self._hold, strict_rests=True).ok
+        return decode_eye_morse_path(t, lv, 0.5 * self._full, self._hold, strict_rests=strict_rests).ok
 
     def _on_time(self, now: float) -> Decoded | None:
         if self._open is None:
@@ -1409,19 +1417,16 @@ class EyeMessageDecoder:
         longest_rest = 1.3 * eye_code.WORD_GAP_UNITS * eye_code.morse_unit(self._hold)  # a word gap, +30 %
         if quiet >= max(EYE_MAX_PAUSE_SEC, longest_rest + 2.0):
             onset = self._open[0].onset
-            self._open = None
             if self._tentative:
+                self._open = None
                 return None  # a closing frame that was not also an opening: nothing to report
             if self.mode != "count" and self.levels is not None:
                 # The detector may have missed the closing frame: look for it in the gaze level.
                 t, lv = self.levels(self._body_t0, now)
-                res, frame_end = decode_eye_morse_framed(
-                    t, lv, 0.5 * self._full, self._hold, onset, against_plain=False
-                )
-                if res.ok:
-                    return Decoded(
-                        res.kind, True, res.text, res.symbols, res.confidence, "", onset, frame_end, now
-                    )
+                res = self._given_up(t, lv, now, "no closing LRLR frame", self._last_end)
+                self._open = None
+                return res
+            self._open = None
             kind = "count" if self.mode == "count" else "eye_morse"
             return _unreadable(kind, "no closing LRLR frame", onset, self._last_end, now)
         return None
