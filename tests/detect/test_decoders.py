@@ -9,6 +9,7 @@ from dreamlink.detect import Calibration, detect_array
 from dreamlink.detect.decoders import (
     Decoded,
     EmgMessageDecoder,
+    EyeMessageDecoder,
     Twitch,
     decode_count,
     decode_emg_morse,
@@ -16,7 +17,7 @@ from dreamlink.detect.decoders import (
     decode_eye_morse_levels,
     decode_yes_no,
 )
-from dreamlink.detect.eye_sweeps import Movement, Sweep
+from dreamlink.detect.eye_sweeps import Frame, Movement, Sweep
 from dreamlink.link import emg_code, eye_code
 from dreamlink.sources.base import SourceInfo
 from tests.detect import synth
@@ -240,3 +241,106 @@ def test_missed_closing_frame_costs_only_its_own_message():
     gestures = eye_code.eye_morse("SOS", 0.5)[:-5] + synth.centre(4) + eye_code.eye_morse("OK", 0.5)
     msgs, _ = run_eye(gestures, mode="morse", seed=13)
     assert [m.value for m in msgs] == ["SOS", "OK"]
+
+
+class _ScriptedStream:
+    """A gaze level keyed from gestures, with its sweeps and chosen detector frames, fed to an
+    :class:`EyeMessageDecoder` as the pipeline feeds it (level trace, sweeps as they are measured,
+    frames with the detector's confidence): decoder decisions on a known trace, without the
+    detector's own choices."""
+
+    STEP, HALF, SWEEP_SEC = 0.05, 300e-6, 0.06
+
+    def __init__(self, gestures: list[eye_code.Gesture]) -> None:
+        self.sweeps: list[Sweep] = []
+        levels, t, level = [], 0.0, 0.0
+        for g in gestures:
+            target = -g.gaze * self.HALF  # gaze −1 (left) is a positive level
+            if target != level:
+                amp = target - level
+                mv = Movement(t, self.SWEEP_SEC, amp, 5e-3, 0.05, 0.05, 0.01, t + self.SWEEP_SEC + 0.15)
+                self.sweeps.append(Sweep(mv, 0.9))
+                level = target
+            levels.append((t, g.hold, level))
+            t += g.hold
+        self.duration = t
+        self.times = np.arange(0.0, t, self.STEP) + self.STEP / 2
+        self.level = np.zeros(self.times.size)
+        for start, hold, lv in levels:
+            self.level[(self.times >= start) & (self.times < start + hold)] = lv
+
+    def frame_at(self, onset: float, confidence: float) -> Frame:
+        """The detector frame of the first sweeps left, right, left, right from ``onset`` (s)."""
+        picked: list[Sweep] = []
+        for s in self.sweeps:
+            if s.onset >= onset - 0.01 and len(picked) < 4 and s.direction == "LRLR"[len(picked)]:
+                picked.append(s)
+        return Frame(picked, confidence)
+
+    def decode(self, frames: list[Frame]) -> list[Decoded]:
+        now_level = {"t": 0.0}
+
+        def levels(t0: float, t1: float) -> tuple[np.ndarray, np.ndarray]:
+            keep = (self.times >= t0) & (self.times <= min(t1, now_level["t"]))
+            return self.times[keep], self.level[keep]
+
+        dec = EyeMessageDecoder(4 * self.HALF, mode="morse", levels=levels)
+        out, fed = [], 0
+        for now in np.arange(0.1, self.duration, 0.1):
+            now_level["t"] = float(now)
+            new = []
+            while fed < len(self.sweeps) and self.sweeps[fed].movement.detected_at <= now:
+                new.append(self.sweeps[fed])
+                fed += 1
+            done = [f for f in frames if new and f[-1] in new]
+            out += dec.update(new, float(now), done)
+        return out
+
+
+def _message(text: str, hold: float) -> list[eye_code.Gesture]:
+    return eye_code.eye_morse(text, hold)
+
+
+def test_a_frame_made_of_the_first_elements_reports_nothing_given_up():
+    # "IT": the two dots of "I" (left, right, rest, left, right) are what a marker detector may take
+    # for an LRLR frame, and here more confidently than the real, spoiled opening frame. The message
+    # gives way to it, but nothing was given up: no "unreadable" report, and the message is read
+    # from its real opening frame once its closing frame comes.
+    hold = 0.5
+    stream = _ScriptedStream(synth.centre(3) + _message("IT", hold) + synth.centre(12))
+    rest_end = 3 + 5 * hold + eye_code.FRAME_REST_SEC  # the opening frame, its rest: the first dot
+    frames = [
+        stream.frame_at(3.0, 0.4),
+        stream.frame_at(rest_end, 0.6),
+        stream.frame_at(stream.duration - 12 - 5 * hold, 0.9),
+    ]
+    msgs = stream.decode(frames)
+    assert [(m.ok, m.text) for m in msgs] == [(True, "IT")]
+    assert abs(msgs[0].onset - 3.0) < 0.6
+
+
+def test_a_message_swallowed_by_a_tentative_reopening_is_read_from_its_closing_frame():
+    # After "E" (a slow sender) the decoder re-opens tentatively on its closing frame. A natural
+    # movement like a dot and a rest follow, so the trace reads as eye-Morse and the tentative
+    # message declines the next opening frame ("TE", a faster sender); its closing frame is of
+    # another pace and closes nothing. That frame is then read as the end of a whole message whose
+    # opening frame the tentative one swallowed: "TE" is read, with its onset at its opening frame.
+    slow, fast = 1.2, 0.4
+    parts = [
+        synth.centre(3),
+        _message("E", slow),
+        [eye_code.Gesture(-1, 1.0), eye_code.Gesture(1, 1.0), eye_code.Gesture(0, 4.0)],
+        _message("TE", fast),
+        synth.centre(12),
+    ]
+    starts = np.cumsum([0.0] + [sum(g.hold for g in p) for p in parts])
+    stream = _ScriptedStream([g for p in parts for g in p])
+    frames = [
+        stream.frame_at(starts[1], 0.8),
+        stream.frame_at(starts[2] - 5 * slow, 0.8),
+        stream.frame_at(starts[3], 0.7),
+        stream.frame_at(starts[4] - 5 * fast, 0.9),
+    ]
+    msgs = stream.decode(frames)
+    assert [(m.ok, m.text) for m in msgs] == [(True, "E"), (True, "TE")]
+    assert abs(msgs[1].onset - starts[3]) < 0.6

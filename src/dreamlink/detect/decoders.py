@@ -43,7 +43,10 @@ Eye messages (:class:`EyeMessageDecoder`, streaming)
       :func:`~dreamlink.detect.eye_hsmm.closing_test`); the framed reading also gives the message.
       Every closing frame is kept as a tentative opening, so a missed closing frame costs only its
       own message (:meth:`EyeMessageDecoder._finish`); a detector frame after a trace that is no
-      eye-Morse opens the next message (:meth:`EyeMessageDecoder._give_way`); frames whose
+      eye-Morse opens the next message (:meth:`EyeMessageDecoder._give_way`), one after a trace that
+      is may close a message whose opening frame a tentative re-opening swallowed
+      (:meth:`EyeMessageDecoder._missed_opening`), and one that comes before the shortest message
+      could have ended gives nothing up (:func:`shortest_message_sec`); frames whose
       fixations are outside the code's pace never open one (:func:`_code_pace`); and a closing frame
       the detector missed altogether is looked for in the gaze level
       (:func:`decode_eye_morse_framed`) before a message is given up. Without the gaze level the
@@ -860,6 +863,18 @@ def morse_thresholds(hold_sec: float) -> tuple[float, float]:
     return letter_thr, word_thr
 
 
+def shortest_message_sec(hold_sec: float) -> float:
+    """Shortest time (s) from an opening frame's last sweep to the end of its message's closing frame.
+
+    The one-element message "E" at the code's fastest timing (−20 %,
+    :func:`dreamlink.link.eye_code.eye_morse`): the frame's last look and the rest after it, the
+    element, the rest before the closing frame and the closing frame's first three looks.
+    """
+    unit = eye_code.morse_unit(hold_sec)
+    rest_before = max(eye_code.LETTER_GAP_UNITS * unit, eye_code.FRAME_REST_SEC)
+    return 0.8 * (4 * hold_sec + eye_code.FRAME_REST_SEC + eye_code.SYMBOL_UNITS * unit + rest_before)
+
+
 def max_symbol_sec(hold_sec: float) -> float:
     """Longest fixation (s) at one side that is still one eye-Morse symbol (twice the code's)."""
     return 2.0 * eye_code.SYMBOL_UNITS * eye_code.morse_unit(hold_sec)
@@ -870,10 +885,15 @@ def max_symbol_sec(hold_sec: float) -> float:
 CODE_GAP_RANGE_SEC = (0.15, 1.6)
 
 
+def _pace(frame: Sequence[Sweep]) -> tuple[float, float]:
+    """A frame's hold (s: mean fixation between its sweeps) and full swing (V: median of sweeps 2–4)."""
+    gaps = [b.onset - a.end for a, b in zip(frame[:-1], frame[1:], strict=True)]
+    return float(np.mean(gaps)), float(np.median([s.size for s in frame[1:]]))
+
+
 def _code_pace(frame: Sequence[Sweep]) -> bool:
     """Whether an LRLR frame's mean fixation between its sweeps is within :data:`CODE_GAP_RANGE_SEC`."""
-    gap = float(np.mean([b.onset - a.end for a, b in zip(frame[:-1], frame[1:], strict=True)]))
-    return CODE_GAP_RANGE_SEC[0] <= gap <= CODE_GAP_RANGE_SEC[1]
+    return CODE_GAP_RANGE_SEC[0] <= _pace(frame)[0] <= CODE_GAP_RANGE_SEC[1]
 
 
 def _count_like(body: Sequence[Sweep], full: float) -> bool:
@@ -931,7 +951,10 @@ class EyeMessageDecoder:
         # waiting until the trace shows their last look.
         self._by_reading = self.mode == "morse" and self.levels is not None
         self._pending: list[tuple[list[Sweep], int, int]] = []
-        self._check_missed_opening = False  # the open message's frame may be a closing frame
+        # A detector frame that may be the closing frame of a message whose opening it missed,
+        # checked once the trace shows its last look (:meth:`_missed_opening`).
+        self._missed_check: list[Sweep] | None = None
+        self._declined: list[list[Sweep]] = []  # detector frames a tentative message did not give way to
         self._onset_override: float | None = None  # the opening found in the gaze trace instead
         self._last_close_end = -np.inf  # end (s) of the last closing frame
 
@@ -967,12 +990,10 @@ class EyeMessageDecoder:
     def _start(self, frame: list[Sweep], tentative: bool = False) -> None:
         self._open = frame
         self._pending = []
+        self._declined = []
         self._tentative = tentative
         self._body = []
-        gaps = [b.onset - a.end for a, b in zip(frame[:-1], frame[1:], strict=True)]
-        self._hold = float(np.mean(gaps))
-
-        self._full = float(np.median([s.size for s in frame[1:]]))
+        self._hold, self._full = _pace(frame)
         self._half = frame[0].size
         self._expect_return = True
         self._last_end = frame[-1].end
@@ -1112,7 +1133,7 @@ class EyeMessageDecoder:
         return None if trace is None else closing_test(trace[1], trace[0], trace[2], self._hold)
 
     def _trace_through(
-        self, frame: Sequence[Sweep], t0: float
+        self, frame: Sequence[Sweep], t0: float, pace: tuple[float, float] | None = None
     ) -> tuple[np.ndarray, np.ndarray, float] | None:
         """The gaze trace from ``t0`` through a closing frame's looks, for the whole-trace readings.
 
@@ -1120,13 +1141,14 @@ class EyeMessageDecoder:
         or ``None`` without a trace. Up to the frame the centre baseline is the running median of
         :func:`_morse_body_blocks`; over the frame (to :data:`CLOSING_LOOK_SEC` after its last
         sweep) it stays where the trace before left it: a running median over the frame's looks
-        would follow them.
+        would follow them. ``pace`` is the sender's hold and full swing (default: the open message's).
         """
         if self.levels is None:
             return None
-        half = 0.5 * self._full
+        hold, full = pace or (self._hold, self._full)
+        half = 0.5 * full
         t_before, lv_before = self.levels(t0, frame[0].onset - 0.05)
-        unit, found = _morse_body_blocks(t_before, lv_before, half, self._hold)
+        unit, found = _morse_body_blocks(t_before, lv_before, half, hold)
         if found is None:
             return None
         base = float(np.median((lv_before - found[1] * half)[-max(1, int(1.0 / LEVEL_STEP_SEC)) :]))
@@ -1162,7 +1184,7 @@ class EyeMessageDecoder:
                 self._frames_by_end = {k: v for k, v in self._frames_by_end.items() if k > sweep.end}
                 if frame is not None and (not self._by_reading or _code_pace(frame)):
                     self._start(frame)
-                    self._check_missed_opening = self._by_reading
+                    self._missed_check = frame if self._by_reading else None
                 return None
             horizon = 4 * (self.settings.max_gap_sec + self.settings.max_movement_sec)
             self._recent = [s for s in self._recent + [sweep] if sweep.end - s.onset <= horizon]
@@ -1230,15 +1252,19 @@ class EyeMessageDecoder:
                     return res
         return None
 
-    def _read_whole(self, frame: Sequence[Sweep], t0: float) -> tuple[Decoded, TraceReading] | None:
+    def _read_whole(
+        self, frame: Sequence[Sweep], t0: float, pace: tuple[float, float] | None = None
+    ) -> tuple[Decoded, TraceReading] | None:
         """The gaze trace from ``t0`` to the closing ``frame`` read as a whole message, if it reads.
 
         See :func:`~dreamlink.detect.eye_hsmm.whole_message` and :meth:`_missed_opening` for when a
         reading is taken. Returns the message (its onset at the opening frame found) and the body's
-        reading (as a :class:`~dreamlink.detect.eye_hsmm.TraceReading`), or ``None``.
+        reading (as a :class:`~dreamlink.detect.eye_hsmm.TraceReading`), or ``None``. ``pace`` is
+        the sender's hold and full swing (default: the open message's).
         """
-        trace = self._trace_through(frame, t0)
-        whole = None if trace is None else whole_message(trace[1], trace[0], trace[2], self._hold)
+        hold = (pace or (self._hold, self._full))[0]
+        trace = self._trace_through(frame, t0, pace)
+        whole = None if trace is None else whole_message(trace[1], trace[0], trace[2], hold)
         if whole is None or whole.gain < WHOLE_MIN_GAIN:
             return None
         opening = whole.opening()
@@ -1253,7 +1279,7 @@ class EyeMessageDecoder:
         body = [seg for seg in whole.segments if seg.state not in ("junk", "o1", "o2", "o3", "o4")]
         onset = opening[0].start - 0.1  # the first look starts when the first sweep ends
         res = _path_text(body, onset, frame[-1].end)
-        if not res.ok or not _rests_like_code(body, self._hold, whole.unit):
+        if not res.ok or not _rests_like_code(body, hold, whole.unit):
             return None
         return res, TraceReading(body, whole.unit, whole.gain)
 
@@ -1280,29 +1306,42 @@ class EyeMessageDecoder:
         self._onset_override = found[0].onset
         self._tentative = False  # a message with its own opening frame, not a re-opening
 
-    def _missed_opening(self, now: float) -> Decoded | None:
-        """Read the message a frame closed when the detector missed its opening frame.
+    def _missed_opening(self, frame: list[Sweep], now: float) -> Decoded | None:
+        """Read the message ``frame`` closed when the detector missed its opening frame.
 
         A frame that comes while no message is open opens one; but natural REMs can split or spoil
         an opening frame's sweeps so that the detector misses it, and then the frame is the message's
-        *closing* frame. The gaze trace before it (back to the last reported message, at most
-        :data:`WHOLE_BACK_SEC`) is read as a whole message
+        *closing* frame. The same holds for a frame that neither closes nor ends a message re-opened
+        tentatively on the last closing frame (:meth:`_give_way`): that message may have swallowed
+        the next message's opening frame. The gaze trace before the frame (back to the last reported
+        message, at most :data:`WHOLE_BACK_SEC`) is read as a whole message
         (:func:`~dreamlink.detect.eye_hsmm.whole_message`): it is taken when the opening frame's
         four looks fit (:data:`WHOLE_MIN_FIT`) and explain the trace (:data:`WHOLE_MIN_GAIN`), the
         frame's looks are where the reading puts the closing frame, the body reads as eye-Morse and
         its rests are the code's. The frame then stays open as a tentative opening, as after any
         closing frame.
         """
-        frame = self._open
-        if frame is None:
+        if self._open is None:
             return None
-        found = self._read_whole(frame, max(self._last_close_end + 0.5, frame[0].onset - WHOLE_BACK_SEC))
+        t0 = max(self._last_close_end + 0.5, frame[0].onset - WHOLE_BACK_SEC)
+        found = self._read_whole(frame, t0, _pace(frame))
+        # A swallowed opening frame is often one the tentative message declined: natural movements
+        # after the last closing frame can make a reading from there put the opening among them.
+        for other in self._declined if self._tentative else ():
+            if found is not None:
+                break
+            if t0 < other[0].onset < frame[0].onset:
+                found = self._read_whole(frame, other[0].onset - 1.0, _pace(frame))
         if found is None:
             return None
-        res = found[0]
-        self._tentative = True
+        if self._open is frame:
+            self._tentative = True
+        elif self._tentative:
+            self._start(frame, tentative=True)
+        else:
+            return None
         self._last_close_end = frame[-1].end
-        return replace(res, detected_at=now)
+        return replace(found[0], detected_at=now)
 
     def _give_way(self, frame: list[Sweep], at: float) -> tuple[bool, Decoded | None]:
         """Let a detector frame that does not close the open message open the next one, when it should.
@@ -1330,9 +1369,13 @@ class EyeMessageDecoder:
         reads = self._reads_before(frame)
         if self._tentative:
             if reads:
+                # Elements of the message being sent, or the closing frame of a message whose
+                # opening this tentative one swallowed: see once its last look shows.
+                self._missed_check = frame
+                self._declined.append(frame)
                 return False, None
             self._start(frame)
-            self._check_missed_opening = True  # or is it the closing frame of a missed message?
+            self._missed_check = frame  # or is it the closing frame of a missed message?
             return True, None
         onset = opened[0].onset
         t, lv = self.levels(self._body_t0, frame[0].onset - 0.05)
@@ -1345,9 +1388,12 @@ class EyeMessageDecoder:
         if reads or getattr(frame, "confidence", 0.0) <= getattr(opened, "confidence", 1.0):
             return False, None
         res = None
-        # A frame that overlaps the opening frame's rest belongs to the same marker (a natural
-        # movement made the first, weaker frame): nothing was sent in between.
-        if frame[0].onset >= opened[-1].end + eye_code.FRAME_REST_SEC:
+        # A frame that comes before a message could have ended (the shortest, "E", with its
+        # closing frame) is not the next message: it is this message's first elements or, when a
+        # natural movement made the first, weaker frame, the real opening frame. Either way nothing
+        # was given up; the message read from the new frame finds its opening
+        # (:meth:`_reopen_if_misplaced`).
+        if frame[0].onset >= opened[-1].end + shortest_message_sec(self._hold):
             res = self._given_up(t, lv, at, "no closing LRLR frame before the next one", frame[0].onset)
         self._start(frame)
         return True, res
@@ -1385,9 +1431,10 @@ class EyeMessageDecoder:
     def _on_time(self, now: float) -> Decoded | None:
         if self._open is None:
             return None
-        if self._check_missed_opening and now >= self._open[-1].end + CLOSING_LOOK_SEC + LEVEL_STEP_SEC:
-            self._check_missed_opening = False
-            res = self._missed_opening(now)
+        check = self._missed_check
+        if check is not None and now >= check[-1].end + CLOSING_LOOK_SEC + LEVEL_STEP_SEC:
+            self._missed_check = None
+            res = self._missed_opening(check, now)
             if res is not None:
                 return res
         if self._pending:
