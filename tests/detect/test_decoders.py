@@ -7,6 +7,7 @@ import pytest
 
 from dreamlink.detect import Calibration, detect_array
 from dreamlink.detect.decoders import (
+    CLOSING_WEAK_CONF,
     Decoded,
     EmgMessageDecoder,
     EyeMessageDecoder,
@@ -344,3 +345,32 @@ def test_a_message_swallowed_by_a_tentative_reopening_is_read_from_its_closing_f
     msgs = stream.decode(frames)
     assert [(m.ok, m.text) for m in msgs] == [(True, "E"), (True, "TE")]
     assert abs(msgs[1].onset - starts[3]) < 0.6
+
+
+@pytest.mark.parametrize("confidence", [0.3, 0.8])
+def test_a_weak_closing_frame_closes_the_message_once_only_rest_follows(confidence):
+    # A natural movement pulls the gaze toward centre during the closing frame's second and third
+    # looks, so the trace reads it only weakly as a frame (CLOSING_WEAK_GAIN). A frame the detector
+    # is sure of closes the message at once; a doubtful one closes it when the next frame shows that
+    # only rest followed, not elements. Either way the message ends at that frame.
+    hold = 0.5
+    parts = [synth.centre(3), _message("TE", hold), synth.centre(6), _message("E", hold), synth.centre(12)]
+    starts = np.cumsum([0.0] + [sum(g.hold for g in p) for p in parts])
+    stream = _ScriptedStream([g for p in parts for g in p])
+    closing = starts[2] - 5 * hold
+    for k in (1, 2):
+        spoiled = (stream.times > closing + k * hold + 0.1) & (stream.times < closing + k * hold + 0.55)
+        stream.level[spoiled] *= 0.2
+    frames = [
+        stream.frame_at(starts[1], 0.8),
+        stream.frame_at(closing, confidence),
+        stream.frame_at(starts[3], 0.8),
+        stream.frame_at(starts[4] - 5 * hold, 0.9),
+    ]
+    msgs = stream.decode(frames)
+    assert [(m.ok, m.text) for m in msgs] == [(True, "TE"), (True, "E")]
+    assert abs(msgs[0].end - (closing + 4 * hold)) < 0.5
+    if confidence < CLOSING_WEAK_CONF:
+        assert msgs[0].detected_at > starts[3]  # judged when the next frame came
+    else:
+        assert msgs[0].detected_at < closing + 4 * hold + 1.0

@@ -138,6 +138,14 @@ EYE_MAX_PAUSE_SEC = 9.0
 #: (:data:`CLOSING_LOOK_SEC`) a few such frames reach −3, so the threshold cannot part them all
 #: (−8 and −4 read worse than −6 on the tuning seeds).
 CLOSING_MIN_GAIN = -6.0
+#: ... and when it costs more than ``CLOSING_WEAK_GAIN`` more, at once only if the detector is
+#: confident of the frame (≥ ``CLOSING_WEAK_CONF``). On the tuning seeds, true closing frames with
+#: gains of −6 … −2 mostly have detector confidences of 0.5–0.8; frames made of elements and natural
+#: REMs there, mostly 0.1–0.45 (none of them scored −2 … 0). A weak closing frame is kept: the
+#: message closes there if no element follows it before the next frame or the time-out
+#: (:meth:`EyeMessageDecoder._weak_closed`).
+CLOSING_WEAK_GAIN = -2.0
+CLOSING_WEAK_CONF = 0.45
 #: The framed reading's first look starts within this many seconds of the candidate frame's
 #: first sweep.
 CLOSING_ALIGN_SEC = 0.6
@@ -891,6 +899,11 @@ def _pace(frame: Sequence[Sweep]) -> tuple[float, float]:
     return float(np.mean(gaps)), float(np.median([s.size for s in frame[1:]]))
 
 
+def _elements_after(reading: TraceReading, t: float) -> bool:
+    """Whether a reading of a body has an element (dot or dash) ending after ``t`` (s) before its frame."""
+    return any(seg.state in ("dot_r", "dash_l") and seg.end > t for seg in reading.segments)
+
+
 def _code_pace(frame: Sequence[Sweep]) -> bool:
     """Whether an LRLR frame's mean fixation between its sweeps is within :data:`CODE_GAP_RANGE_SEC`."""
     return CODE_GAP_RANGE_SEC[0] <= _pace(frame)[0] <= CODE_GAP_RANGE_SEC[1]
@@ -947,6 +960,8 @@ class EyeMessageDecoder:
         self._expect_return = False
         self._last_end = 0.0
         self._close_reading: TraceReading | None = None
+        # A weak candidate closing frame (:data:`CLOSING_WEAK_GAIN`): frame, body start, stop, reading.
+        self._weak: tuple[list[Sweep], int, int, TraceReading] | None = None
         # Eye-Morse read with the gaze level: candidate closing frames (frame, body start, body stop)
         # waiting until the trace shows their last look.
         self._by_reading = self.mode == "morse" and self.levels is not None
@@ -991,6 +1006,7 @@ class EyeMessageDecoder:
         self._open = frame
         self._pending = []
         self._declined = []
+        self._weak = None
         self._tentative = tentative
         self._body = []
         self._hold, self._full = _pace(frame)
@@ -1103,8 +1119,9 @@ class EyeMessageDecoder:
                 )
         return min(s.size for s in frame[1:]) >= need
 
-    def _reads_closed(self, frame: Sequence[Sweep]) -> bool:
-        """Whether the gaze trace says an eye-Morse body ends in this closing frame.
+    def _reads_closed(self, frame: Sequence[Sweep]) -> str:
+        """Whether the gaze trace says an eye-Morse body ends in this closing frame: ``"closed"``,
+        ``"weak"`` (:data:`CLOSING_WEAK_GAIN`) or ``""``.
 
         The body's trace up to the frame is read twice by explicit-duration Viterbi
         (:func:`~dreamlink.detect.eye_hsmm.closing_test`): as "elements, centre rest, four side
@@ -1118,12 +1135,14 @@ class EyeMessageDecoder:
         self._close_reading = None
         test = self._closing_reading(frame)
         if test is None or test.gain < CLOSING_MIN_GAIN:
-            return False
+            return ""
         looks = test.frame()
         if not looks or abs(looks[0].start - frame[0].end) > CLOSING_ALIGN_SEC:
-            return False
+            return ""
         self._close_reading = test
-        return True
+        if test.gain < CLOSING_WEAK_GAIN and getattr(frame, "confidence", 1.0) < CLOSING_WEAK_CONF:
+            return "weak"
+        return "closed"
 
     def _closing_reading(self, frame: Sequence[Sweep]) -> TraceReading | None:
         """The body's trace up to a candidate closing frame, read with and without the frame."""
@@ -1239,18 +1258,59 @@ class EyeMessageDecoder:
         """
         while self._pending and now >= self._pending[0][0][-1].end + CLOSING_LOOK_SEC + LEVEL_STEP_SEC:
             frame, start, stop = self._pending.pop(0)
-            if self._reads_closed(frame):
-                self._pending = []
-                self._close_frame = frame
-                del self._body[stop:]
-                self._close_onset = self._closing_onset(start)
-                self._reopen_if_misplaced(frame)
-                return self._finish(decode_eye_morse, self._body[:start], now)
+            verdict = self._reads_closed(frame)
+            reading, self._close_reading = self._close_reading, None
+            if verdict == "weak" and reading is not None:
+                self._weak = (frame, start, stop, reading)  # the latest: the body went on after any before
+                continue
+            if verdict == "closed" and reading is not None:
+                weak = self._weak
+                if weak is not None:
+                    if not _elements_after(reading, weak[0][-1].end):
+                        # Only rest since the weak closing frame: it closed the message, and this
+                        # frame opens the next one.
+                        res = self._close_on(*weak, now)
+                        self._start(frame)
+                        return res
+                    if self._read_whole(frame, weak[0][-1].end + 0.5, _pace(frame)) is not None:
+                        # A whole message since the weak closing frame, whose opening frame the
+                        # detector missed: the weak frame closed this message, and this frame closes
+                        # that one (read by the missed-opening check).
+                        res = self._close_on(*weak, now)
+                        self._start(frame)
+                        self._missed_check = frame
+                        return res
+                return self._close_on(frame, start, stop, reading, now)
             if self._use_frames and getattr(frame, "confidence", None) is not None:
                 gave_way, res = self._give_way(frame, now)
                 if gave_way:
                     return res
         return None
+
+    def _close_on(
+        self, frame: list[Sweep], start: int, stop: int, reading: TraceReading, at: float
+    ) -> Decoded | None:
+        """End the open eye-Morse message at the closing ``frame`` (body sweeps ``start:stop``), read
+        by the closing test's ``reading``; ``at`` (s) is the time of the decision."""
+        self._pending = []
+        self._weak = None
+        self._close_reading = reading
+        self._close_frame = frame
+        del self._body[stop:]
+        self._close_onset = self._closing_onset(start)
+        self._reopen_if_misplaced(frame)
+        return self._finish(decode_eye_morse, self._body[:start], at)
+
+    def _weak_closed(self, before: float, at: float) -> Decoded | None:
+        """Close the open message at its weak closing frame when the gaze trace from there to
+        ``before`` (s) holds no element; ``None`` (and nothing changes) otherwise."""
+        weak = self._weak
+        if weak is None or self.levels is None:
+            return None
+        t, lv = self.levels(weak[0][-1].end + CLOSING_LOOK_SEC, before)
+        if decode_eye_morse_path(t, lv, 0.5 * self._full, self._hold).ok:
+            return None
+        return self._close_on(*weak, at)
 
     def _read_whole(
         self, frame: Sequence[Sweep], t0: float, pace: tuple[float, float] | None = None
@@ -1366,6 +1426,10 @@ class EyeMessageDecoder:
         opened = self._open
         if opened is None or self.levels is None or not _code_pace(frame):
             return False, None
+        closed = self._weak_closed(frame[0].onset - 0.05, at)
+        if closed is not None or self._open is None:
+            self._start(frame)
+            return True, closed
         reads = self._reads_before(frame)
         if self._tentative:
             if reads:
@@ -1463,6 +1527,8 @@ class EyeMessageDecoder:
                     return None
         longest_rest = 1.3 * eye_code.WORD_GAP_UNITS * eye_code.morse_unit(self._hold)  # a word gap, +30 %
         if quiet >= max(EYE_MAX_PAUSE_SEC, longest_rest + 2.0):
+            if self._weak is not None:
+                return self._close_on(*self._weak, now)
             onset = self._open[0].onset
             if self._tentative:
                 self._open = None
