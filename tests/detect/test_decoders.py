@@ -374,3 +374,24 @@ def test_a_weak_closing_frame_closes_the_message_once_only_rest_follows(confiden
         assert msgs[0].detected_at > starts[3]  # judged when the next frame came
     else:
         assert msgs[0].detected_at < closing + 4 * hold + 1.0
+
+
+def test_a_missed_closing_frame_is_found_when_the_next_opening_frame_closes_the_message():
+    # The detector misses the closing frame of "OK" (natural REMs split its sweeps); the next
+    # frame it reports, after a pause, is the opening frame of "E", which reads as OK's closing
+    # frame after a rest far longer than the code's. The closing frame in the gaze level ends "OK"
+    # there (no extra symbols from its looks), and "E" is still read.
+    hold = 1.0
+    parts = [synth.centre(3), _message("OK", hold), synth.centre(8), _message("E", hold), synth.centre(12)]
+    starts = np.cumsum([0.0] + [sum(g.hold for g in p) for p in parts])
+    stream = _ScriptedStream([g for p in parts for g in p])
+    missed = starts[2] - 5 * hold
+    stream.sweeps = [s for s in stream.sweeps if not missed - 0.1 < s.onset < missed + 4 * hold]
+    frames = [
+        stream.frame_at(starts[1], 0.8),
+        stream.frame_at(starts[3], 0.6),
+        stream.frame_at(starts[4] - 5 * hold, 0.9),
+    ]
+    msgs = stream.decode(frames)
+    assert [(m.ok, m.text) for m in msgs] == [(True, "OK"), (True, "E")]
+    assert abs(msgs[0].end - (missed + 4 * hold)) < 0.6

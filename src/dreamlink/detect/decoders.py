@@ -1559,11 +1559,20 @@ class EyeMessageDecoder:
         self._onset_override = None
         end = self._body[-1].end
         reading, self._close_reading = self._close_reading, None
+        opens_next = False  # the closing frame is the next message's opening frame
         if fn is decode_eye_morse and reading is not None:
             res = _path_text(reading.segments, onset, end)
             rests_ok = _rests_like_code(reading.segments, self._hold, reading.unit)
             if self._tentative and res.ok and not rests_ok:
                 res = _unreadable("eye_morse", "the rests around the body are not the code's", onset, end)
+            elif not rests_ok and self.levels is not None:
+                # A rest before the frame far longer than the code's: the message's own closing
+                # frame may have been missed (natural REMs spoiling its sweeps), and this frame
+                # opens the next message. A closing frame found in the gaze level ends it there.
+                t, lv = self.levels(self._body_t0, self._close_onset - 0.05)
+                framed, frame_end = decode_eye_morse_framed(t, lv, 0.5 * self._full, self._hold, onset)
+                if framed.ok:
+                    res, end, opens_next = framed, frame_end, True
         elif fn is decode_eye_morse:
             res = decode_eye_morse(inner, self._hold, onset, end, full=self._full)
             if self.levels is not None:
@@ -1594,14 +1603,14 @@ class EyeMessageDecoder:
                     res = by_level
         tentative, frame = self._tentative, self._close_frame
         if frame and not (tentative and not res.ok):  # a message is reported: it ends here
-            self._last_close_end = frame[-1].end
+            self._last_close_end = end if opens_next else frame[-1].end
         self._open = None
         self._body = []
         self._close_frame = None
         if fn is decode_eye_morse and frame is not None and len(frame) == 4 and self.levels is not None:
             # After a tentative "message" that does not read, its closing frame is taken as a
             # real opening (it was one: the frame before it was only a closing frame).
-            self._start(frame, tentative=not (tentative and not res.ok))
+            self._start(frame, tentative=not (tentative and not res.ok) and not opens_next)
         if tentative and not res.ok:
             return None
         return Decoded(res.kind, res.ok, res.text, res.symbols, res.confidence, res.reason, onset, end, at)
