@@ -395,3 +395,20 @@ def test_a_missed_closing_frame_is_found_when_the_next_opening_frame_closes_the_
     msgs = stream.decode(frames)
     assert [(m.ok, m.text) for m in msgs] == [(True, "OK"), (True, "E")]
     assert abs(msgs[0].end - (missed + 4 * hold)) < 0.6
+
+
+def test_a_frame_made_of_elements_is_no_closing_frame_for_a_missed_opening():
+    # The detector misses the opening frame of "EIT" and reports the two dots of "I" (left, right,
+    # rest, left, right) as a frame. Read backwards, the trace before that frame is a whole message
+    # "E" with its opening frame; but the frame reads as the body's next elements, not as a closing
+    # frame, so no "E" is made up: the message is read whole from its real closing frame.
+    hold = 0.6
+    parts = [synth.centre(3), _message("EIT", hold), synth.centre(12)]
+    starts = np.cumsum([0.0] + [sum(g.hold for g in p) for p in parts])
+    stream = _ScriptedStream([g for p in parts for g in p])
+    unit = eye_code.morse_unit(hold)
+    letter_i = starts[1] + 5 * hold + eye_code.FRAME_REST_SEC + 2 * unit + eye_code.LETTER_GAP_UNITS * unit
+    frames = [stream.frame_at(letter_i, 0.5), stream.frame_at(starts[2] - 5 * hold, 0.9)]
+    msgs = stream.decode(frames)
+    assert [(m.ok, m.text) for m in msgs] == [(True, "EIT")]
+    assert abs(msgs[0].onset - starts[1]) < 0.6

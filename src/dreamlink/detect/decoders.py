@@ -1144,12 +1144,19 @@ class EyeMessageDecoder:
             return "weak"
         return "closed"
 
-    def _closing_reading(self, frame: Sequence[Sweep]) -> TraceReading | None:
-        """The body's trace up to a candidate closing frame, read with and without the frame."""
+    def _closing_reading(
+        self, frame: Sequence[Sweep], t0: float | None = None, pace: tuple[float, float] | None = None
+    ) -> TraceReading | None:
+        """The body's trace up to a candidate closing frame, read with and without the frame.
+
+        The body starts at ``t0`` (s; default: the open message's) and is sent at ``pace`` (hold and
+        full swing; default: the open message's).
+        """
         if self._open is None:
             return None
-        trace = self._trace_through(frame, self._body_t0)
-        return None if trace is None else closing_test(trace[1], trace[0], trace[2], self._hold)
+        trace = self._trace_through(frame, self._body_t0 if t0 is None else t0, pace)
+        hold = (pace or (self._hold, self._full))[0]
+        return None if trace is None else closing_test(trace[1], trace[0], trace[2], hold)
 
     def _trace_through(
         self, frame: Sequence[Sweep], t0: float, pace: tuple[float, float] | None = None
@@ -1393,6 +1400,10 @@ class EyeMessageDecoder:
             if t0 < other[0].onset < frame[0].onset:
                 found = self._read_whole(frame, other[0].onset - 1.0, _pace(frame))
         if found is None:
+            return None
+        # The frame must also read as a closing frame rather than as the body's next elements.
+        closing = self._closing_reading(frame, found[1].segments[0].start, _pace(frame))
+        if closing is None or closing.gain < CLOSING_MIN_GAIN:
             return None
         if self._open is frame:
             self._tentative = True
