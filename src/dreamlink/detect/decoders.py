@@ -1576,12 +1576,16 @@ class EyeMessageDecoder:
             rests_ok = _rests_like_code(reading.segments, self._hold, reading.unit)
             if self._tentative and res.ok and not rests_ok:
                 res = _unreadable("eye_morse", "the rests around the body are not the code's", onset, end)
-            elif not rests_ok and self.levels is not None:
-                # A rest before the frame far longer than the code's: the message's own closing
-                # frame may have been missed (natural REMs spoiling its sweeps), and this frame
-                # opens the next message. A closing frame found in the gaze level ends it there.
+            elif not (rests_ok and res.ok) and self.levels is not None:
+                # A rest before the frame far longer than the code's, or a body that does not read:
+                # the message's own closing frame may have been missed (natural REMs spoiling its
+                # sweeps), and this frame opens the next message. A closing frame found in the gaze
+                # level ends the message there (for a body that does not read, the frame's fit
+                # alone decides, as when a message is given up).
                 t, lv = self.levels(self._body_t0, self._close_onset - 0.05)
-                framed, frame_end = decode_eye_morse_framed(t, lv, 0.5 * self._full, self._hold, onset)
+                framed, frame_end = decode_eye_morse_framed(
+                    t, lv, 0.5 * self._full, self._hold, onset, against_plain=res.ok
+                )
                 if framed.ok:
                     res, end, opens_next = framed, frame_end, True
         elif fn is decode_eye_morse:
