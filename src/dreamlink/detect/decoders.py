@@ -1380,7 +1380,9 @@ class EyeMessageDecoder:
         an opening frame's sweeps so that the detector misses it, and then the frame is the message's
         *closing* frame. The same holds for a frame that neither closes nor ends a message re-opened
         tentatively on the last closing frame (:meth:`_give_way`): that message may have swallowed
-        the next message's opening frame. The gaze trace before the frame (back to the last reported
+        the next message's opening frame (then only a frame the detector is fairly sure of, ≥
+        :data:`CLOSING_WEAK_CONF`, is read back: natural movements after a closing frame can read as
+        a short message closed by a weak frame). The gaze trace before the frame (back to the last reported
         message, at most :data:`WHOLE_BACK_SEC`) is read as a whole message
         (:func:`~dreamlink.detect.eye_hsmm.whole_message`): it is taken when the opening frame's
         four looks fit (:data:`WHOLE_MIN_FIT`) and explain the trace (:data:`WHOLE_MIN_GAIN`), the
@@ -1390,6 +1392,8 @@ class EyeMessageDecoder:
         """
         if self._open is None:
             return None
+        if self._open is not frame and getattr(frame, "confidence", 1.0) < CLOSING_WEAK_CONF:
+            return None  # inside a tentative message, only a frame the detector is fairly sure of
         t0 = max(self._last_close_end + 0.5, frame[0].onset - WHOLE_BACK_SEC)
         found = self._read_whole(frame, t0, _pace(frame))
         # A swallowed opening frame is often one the tentative message declined: natural movements
