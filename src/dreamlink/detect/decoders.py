@@ -49,7 +49,12 @@ Eye messages (:class:`EyeMessageDecoder`, streaming)
       could have ended gives nothing up (:func:`shortest_message_sec`); frames whose
       fixations are outside the code's pace never open one (:func:`_code_pace`); and a closing frame
       the detector missed altogether is looked for in the gaze level
-      (:func:`decode_eye_morse_framed`) before a message is given up. Without the gaze level the
+      (:func:`decode_eye_morse_framed`) before a message is given up, and when a frame closes a body
+      that does not read or after a rest far longer than the code's (then that frame opens the next
+      message). A doubtful closing frame (a weak reading, :data:`CLOSING_WEAK_GAIN`, of a frame the
+      detector is unsure of) waits: the message closes there once the next frame shows that only
+      rest, or a whole message whose opening the detector missed, followed it
+      (:meth:`EyeMessageDecoder._weak_closed`). Without the gaze level the
       frame's fixation levels (:meth:`EyeMessageDecoder._full_swings`,
       :meth:`EyeMessageDecoder._body_reads`) decide.
       ``mode="auto"`` reads a body of full swings without centre rests as a count, so the
