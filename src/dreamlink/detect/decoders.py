@@ -1124,9 +1124,9 @@ class EyeMessageDecoder:
                 )
         return min(s.size for s in frame[1:]) >= need
 
-    def _reads_closed(self, frame: Sequence[Sweep]) -> str:
+    def _reads_closed(self, frame: Sequence[Sweep]) -> tuple[str, TraceReading | None]:
         """Whether the gaze trace says an eye-Morse body ends in this closing frame: ``"closed"``,
-        ``"weak"`` (:data:`CLOSING_WEAK_GAIN`) or ``""``.
+        ``"weak"`` (:data:`CLOSING_WEAK_GAIN`) or ``""``, with the framed reading.
 
         The body's trace up to the frame is read twice by explicit-duration Viterbi
         (:func:`~dreamlink.detect.eye_hsmm.closing_test`): as "elements, centre rest, four side
@@ -1135,19 +1135,17 @@ class EyeMessageDecoder:
         looks, which the framed reading pays for; a real frame's looks follow each other, which the
         other reading pays for. The frame is taken when the framed reading costs at most
         :data:`CLOSING_MIN_GAIN` more and its first look starts within :data:`CLOSING_ALIGN_SEC` of
-        the frame's first sweep; the reading is kept (:attr:`_close_reading`) and gives the message.
+        the frame's first sweep; the reading gives the message.
         """
-        self._close_reading = None
         test = self._closing_reading(frame)
         if test is None or test.gain < CLOSING_MIN_GAIN:
-            return ""
+            return "", None
         looks = test.frame()
         if not looks or abs(looks[0].start - frame[0].end) > CLOSING_ALIGN_SEC:
-            return ""
-        self._close_reading = test
+            return "", None
         if test.gain < CLOSING_WEAK_GAIN and getattr(frame, "confidence", 1.0) < CLOSING_WEAK_CONF:
-            return "weak"
-        return "closed"
+            return "weak", test
+        return "closed", test
 
     def _closing_reading(
         self, frame: Sequence[Sweep], t0: float | None = None, pace: tuple[float, float] | None = None
@@ -1160,8 +1158,11 @@ class EyeMessageDecoder:
         if self._open is None:
             return None
         trace = self._trace_through(frame, self._body_t0 if t0 is None else t0, pace)
-        hold = (pace or (self._hold, self._full))[0]
-        return None if trace is None else closing_test(trace[1], trace[0], trace[2], hold)
+        return None if trace is None else closing_test(trace[1], trace[0], trace[2], self._sender(pace)[0])
+
+    def _sender(self, pace: tuple[float, float] | None) -> tuple[float, float]:
+        """``pace`` (a sender's hold in s and full swing in V), or the open message's."""
+        return pace or (self._hold, self._full)
 
     def _trace_through(
         self, frame: Sequence[Sweep], t0: float, pace: tuple[float, float] | None = None
@@ -1176,7 +1177,7 @@ class EyeMessageDecoder:
         """
         if self.levels is None:
             return None
-        hold, full = pace or (self._hold, self._full)
+        hold, full = self._sender(pace)
         half = 0.5 * full
         t_before, lv_before = self.levels(t0, frame[0].onset - 0.05)
         unit, found = _morse_body_blocks(t_before, lv_before, half, hold)
@@ -1270,8 +1271,7 @@ class EyeMessageDecoder:
         """
         while self._pending and now >= self._pending[0][0][-1].end + CLOSING_LOOK_SEC + LEVEL_STEP_SEC:
             frame, start, stop = self._pending.pop(0)
-            verdict = self._reads_closed(frame)
-            reading, self._close_reading = self._close_reading, None
+            verdict, reading = self._reads_closed(frame)
             if verdict == "weak" and reading is not None:
                 self._weak = (frame, start, stop, reading)  # the latest: the body went on after any before
                 continue
@@ -1334,7 +1334,7 @@ class EyeMessageDecoder:
         reading (as a :class:`~dreamlink.detect.eye_hsmm.TraceReading`), or ``None``. ``pace`` is
         the sender's hold and full swing (default: the open message's).
         """
-        hold = (pace or (self._hold, self._full))[0]
+        hold = self._sender(pace)[0]
         trace = self._trace_through(frame, t0, pace)
         whole = None if trace is None else whole_message(trace[1], trace[0], trace[2], hold)
         if whole is None or whole.gain < WHOLE_MIN_GAIN:
