@@ -1313,16 +1313,17 @@ class EyeMessageDecoder:
         self._reopen_if_misplaced(frame)
         return self._finish(decode_eye_morse, self._body[:start], at)
 
-    def _weak_closed(self, before: float, at: float) -> Decoded | None:
+    def _weak_closed(self, before: float, at: float) -> tuple[bool, Decoded | None]:
         """Close the open message at its weak closing frame when the gaze trace from there to
-        ``before`` (s) holds no element; ``None`` (and nothing changes) otherwise."""
+        ``before`` (s) holds no element. Returns whether it closed, and the message (``None`` for a
+        tentative re-opening that does not read); nothing changes when it did not close."""
         weak = self._weak
         if weak is None or self.levels is None:
-            return None
+            return False, None
         t, lv = self.levels(weak[0][-1].end + CLOSING_LOOK_SEC, before)
         if decode_eye_morse_path(t, lv, 0.5 * self._full, self._hold).ok:
-            return None
-        return self._close_on(*weak, at)
+            return False, None
+        return True, self._close_on(*weak, at)
 
     def _read_whole(
         self, frame: Sequence[Sweep], t0: float, pace: tuple[float, float] | None = None
@@ -1446,10 +1447,10 @@ class EyeMessageDecoder:
         opened = self._open
         if opened is None or self.levels is None or not _code_pace(frame):
             return False, None
-        closed = self._weak_closed(frame[0].onset - 0.05, at)
-        if closed is not None or self._open is None:
+        closed, res = self._weak_closed(frame[0].onset - 0.05, at)
+        if closed:
             self._start(frame)
-            return True, closed
+            return True, res
         reads = self._reads_before(frame)
         if self._tentative:
             if reads:
