@@ -1401,18 +1401,19 @@ class EyeMessageDecoder:
         if self._open is not frame and getattr(frame, "confidence", 1.0) < CLOSING_WEAK_CONF:
             return None  # inside a tentative message, only a frame the detector is fairly sure of
         t0 = max(self._last_close_end + 0.5, frame[0].onset - WHOLE_BACK_SEC)
-        found = self._read_whole(frame, t0, _pace(frame))
+        pace = _pace(frame)
+        found = self._read_whole(frame, t0, pace)
         # A swallowed opening frame is often one the tentative message declined: natural movements
         # after the last closing frame can make a reading from there put the opening among them.
         for other in self._declined if self._tentative else ():
             if found is not None:
                 break
             if t0 < other[0].onset < frame[0].onset:
-                found = self._read_whole(frame, other[0].onset - 1.0, _pace(frame))
+                found = self._read_whole(frame, other[0].onset - 1.0, pace)
         if found is None:
             return None
         # The frame must also read as a closing frame rather than as the body's next elements.
-        closing = self._closing_reading(frame, found[1].segments[0].start, _pace(frame))
+        closing = self._closing_reading(frame, found[1].segments[0].start, pace)
         if closing is None or closing.gain < CLOSING_MIN_GAIN:
             return None
         if self._open is frame:
@@ -1466,7 +1467,7 @@ class EyeMessageDecoder:
         t, lv = self.levels(self._body_t0, frame[0].onset - 0.05)
         # The message's own closing frame may be in the trace before this frame (missed by the
         # detector, natural REMs spoiling its sweeps): then this frame opens the next message.
-        read, frame_end = decode_eye_morse_framed(t, lv, 0.5 * self._full, self._hold, onset)
+        read, frame_end = self._own_closing(t, lv, onset)
         if read.ok:
             self._start(frame)
             return True, replace(read, end=frame_end, detected_at=at)
@@ -1492,12 +1493,19 @@ class EyeMessageDecoder:
         """
         assert self._open is not None
         onset = self._open[0].onset
-        read, frame_end = decode_eye_morse_framed(
-            t, lv, 0.5 * self._full, self._hold, onset, against_plain=False
-        )
+        read, frame_end = self._own_closing(t, lv, onset, against_plain=False)
         if read.ok:
             return replace(read, end=frame_end, detected_at=at)
         return _unreadable("eye_morse", why, onset, end, at)
+
+    def _own_closing(
+        self, t: np.ndarray, lv: np.ndarray, onset: float, against_plain: bool = True
+    ) -> tuple[Decoded, float]:
+        """The open message read up to its own closing frame found in its gaze trace ``t``, ``lv``
+        (:func:`decode_eye_morse_framed` with the message's pace), and that frame's end (s)."""
+        return decode_eye_morse_framed(
+            t, lv, 0.5 * self._full, self._hold, onset, against_plain=against_plain
+        )
 
     def _reads_before(self, frame: Sequence[Sweep], strict_rests: bool = True) -> bool:
         """Whether the gaze trace from the body's start to ``frame`` reads as eye-Morse (with the
@@ -1593,9 +1601,7 @@ class EyeMessageDecoder:
                 # level ends the message there (for a body that does not read, the frame's fit
                 # alone decides, as when a message is given up).
                 t, lv = self.levels(self._body_t0, self._close_onset - 0.05)
-                framed, frame_end = decode_eye_morse_framed(
-                    t, lv, 0.5 * self._full, self._hold, onset, against_plain=res.ok
-                )
+                framed, frame_end = self._own_closing(t, lv, onset, against_plain=res.ok)
                 if framed.ok:
                     res, end, opens_next = framed, frame_end, True
         elif fn is decode_eye_morse:
@@ -1610,7 +1616,7 @@ class EyeMessageDecoder:
                 else:
                     # A missed closing frame makes a message run on into the next one's opening
                     # frame: a frame found in the gaze level ends the message there.
-                    framed, frame_end = decode_eye_morse_framed(t, lv, 0.5 * self._full, self._hold, onset)
+                    framed, frame_end = self._own_closing(t, lv, onset)
                     if framed.ok:
                         by_level, end = framed, frame_end
                 if not self._tentative and not by_level.ok:
