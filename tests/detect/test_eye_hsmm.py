@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dreamlink.detect import Calibration, detect_array
+from dreamlink.detect import Calibration, detect_array, eye_hsmm
 from dreamlink.detect.decoders import (
     CLOSING_MIN_GAIN,
     WHOLE_MIN_FIT,
@@ -23,8 +23,15 @@ from tests.conftest import real_file
 STEP = 1 / 32
 
 
-def morse_trace(symbols: str, hold: float = 0.6, half: float = 300e-6, blips=()):
-    """Gaze level (V, + = left) of an eye-Morse body as the code keys it ('/' separates words)."""
+def morse_trace(
+    symbols: str,
+    hold: float = 0.6,
+    half: float = 300e-6,
+    blips=(),
+    letter_gap: float = eye_code.LETTER_GAP_UNITS,
+):
+    """Gaze level (V, + = left) of an eye-Morse body as the code keys it ('/' separates words;
+    ``letter_gap`` in units)."""
     u = eye_code.morse_unit(hold)
     parts = [(0.0, 2.0)]
     for w, word in enumerate(symbols.split(" / ")):
@@ -34,7 +41,7 @@ def morse_trace(symbols: str, hold: float = 0.6, half: float = 300e-6, blips=())
             for s in letter:
                 first = 1.0 if s == "." else -1.0
                 parts += [(first, u), (-first, u), (0.0, eye_code.ELEMENT_GAP_UNITS * u)]
-            parts[-1] = (0.0, eye_code.LETTER_GAP_UNITS * u)
+            parts[-1] = (0.0, letter_gap * u)
     parts[-1] = (0.0, 2.0)
     lv = np.concatenate([np.full(int(round(d / STEP)), g * half) for g, d in parts])
     t = (np.arange(lv.size) + 0.5) * STEP
@@ -78,6 +85,20 @@ def test_morse_path_refuses_what_is_not_the_code():
     long_lv = np.concatenate([pad, lv])
     assert decode_eye_morse_path(long_t, long_lv, 300e-6, 0.6).ok
     assert "rests" in decode_eye_morse_path(long_t, long_lv, 300e-6, 0.6, strict_rests=True).reason
+
+
+def test_morse_path_spells_letters_only(monkeypatch):
+    # A hurried sender: 3 units between "I" and "M", nearer the 2 inside a letter than the 5
+    # between letters. Element by element that is "..--", no letter; the letters read "IM".
+    t, lv = morse_trace(".. --", letter_gap=3.0)
+    assert decode_eye_morse_path(t, lv, 300e-6, 0.6).text == "IM"
+    monkeypatch.setattr(eye_hsmm, "LETTER_GRAMMAR", False)
+    assert "'..--' is not a Morse letter" in decode_eye_morse_path(t, lv, 300e-6, 0.6).reason
+    # Keyed cleanly, a code that is no letter stays unreadable with the letters too (the letters'
+    # reading would cost far more than LETTER_MAX_EXTRA): not guessed as "5E".
+    monkeypatch.setattr(eye_hsmm, "LETTER_GRAMMAR", True)
+    t, lv = morse_trace(".......")
+    assert "'.......' is not a Morse letter" in decode_eye_morse_path(t, lv, 300e-6, 0.6).reason
 
 
 def test_closing_frame_found_in_the_gaze_level():

@@ -20,6 +20,12 @@ The grammar of an eye-Morse body, as segment states::
     ( dot: left, right | dash: right, left ) ( centre 2u | centre 5u | centre 10u ) ...
     ( dot | dash ) centre(free)
 
+and the elements must spell Morse letters: the element states are copied once per prefix of a
+Morse code (a letter tree, :func:`_spelled`), so a letter or word break follows only a complete
+letter. A natural REM that spoils one element then costs a letter, not the whole message as a
+code that is no letter ("..--"); a code keyed cleanly that is no letter is still read as keyed
+(:data:`LETTER_MAX_EXTRA`), and is unreadable.
+
 A count body (:func:`dreamlink.link.eye_code.count_answer`) is ``centre, left, (right, left)*,
 right, centre``, each side held 1 hold.
 
@@ -46,13 +52,14 @@ doi:10.1016/j.artint.2009.11.011
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numba
 import numpy as np
 
-from dreamlink.link import eye_code
+from dreamlink.link import eye_code, morse
 
 #: Cap of the per-block squared level error (half-swing units²): an outlier block costs at most this.
 EMISSION_CAP = 1.0
@@ -76,6 +83,7 @@ class _State:
     lo: float = 0.0  # allowed durations, as fractions of nominal
     hi: float = 0.0
     long_ok: bool = False  # no duration penalty above nominal (a rest that may last longer)
+    kind: str = ""  # the grammar state this one spells out (see :func:`_spelled`); "" = its name
 
 
 @dataclass(frozen=True)
@@ -180,6 +188,73 @@ _OPEN_NEXT = dict(
 )
 
 
+#: Read eye-Morse bodies letter by letter: only element sequences that spell Morse letters
+#: (:data:`dreamlink.link.morse.MORSE`) may end at a letter or word break (:func:`_spelled`).
+LETTER_GRAMMAR = True
+#: :func:`best_path` keeps a body's letter-by-letter reading only while it costs at most this much
+#: more (blocks of :data:`STEP_SEC`, squared half-swing units) than the reading that lets any
+#: elements form a letter. Natural REMs that spoil an element cost the letters 1–4 blocks on the
+#: tuning draws of ``benchmarks/signals.py``; a cleanly keyed code that is no letter ("..--",
+#: seven dots) costs 15–24, and is read as keyed, so that it stays unreadable, not guessed.
+LETTER_MAX_EXTRA = 8.0
+#: The element states of the eye-Morse grammars: a dot's or a dash's two looks, the rest between them.
+_ELEMENT_KINDS = ("dot_l", "dot_r", "dash_r", "dash_l", "gap_e")
+_LETTER_CODES = frozenset(morse.MORSE.values())
+_CODE_PREFIXES = tuple(sorted({code[:k] for code in _LETTER_CODES for k in range(1, len(code) + 1)}))
+
+
+@functools.lru_cache(maxsize=128)
+def _spelled(
+    states: tuple[_State, ...], nxt_items: tuple[tuple[str, tuple[str, ...]], ...]
+) -> tuple[tuple[_State, ...], dict[str, tuple[str, ...]]]:
+    """An eye-Morse grammar whose elements spell Morse letters only.
+
+    The grammars above let any sequence of dots and dashes form a letter, so a reading can end in
+    a code that is no letter ("..--"), and the whole message is unreadable. Here the element states
+    are copied once per *prefix* of a Morse code (a letter tree: "", ".", "..", ".-", …): an
+    element's looks and the rest after it know which letter so far they belong to, and a letter or
+    word break (or the body's end) may follow only a complete letter. The copies keep their
+    grammar state as ``kind``, so a path reads as in the plain grammar. Grammars without element
+    states (counts) are returned as they are.
+    """
+    nxt = dict(nxt_items)
+    by_name = {s.name: s for s in states}
+    if "dot_l" not in by_name:
+        return states, nxt
+    prefixes = set(_CODE_PREFIXES)
+
+    def spell(dst: str, prefix: str) -> list[str]:
+        """A successor state as spelt after ``prefix``: an element's first look extends it."""
+        sym = {"dot_l": ".", "dash_r": "-"}.get(dst)
+        if sym is None:
+            return [dst]
+        return [f"{dst}{prefix}{sym}"] if prefix + sym in prefixes else []
+
+    out = [s for s in states if s.name not in _ELEMENT_KINDS]
+    spelled = {
+        src: tuple(d for dst in dsts for d in spell(dst, ""))
+        for src, dsts in nxt.items()
+        if src not in _ELEMENT_KINDS
+    }
+    for prefix in _CODE_PREFIXES:
+        first, second = ("dot_l", "dot_r") if prefix[-1] == "." else ("dash_r", "dash_l")
+        goes_on = any(p != prefix and p.startswith(prefix) for p in prefixes)
+        out += [replace(by_name[k], name=f"{k}{prefix}", kind=k) for k in (first, second)]
+        spelled[f"{first}{prefix}"] = tuple(f"{second}{prefix}" if d == second else d for d in nxt[first])
+        after: list[str] = []
+        for d in nxt[second]:
+            if d == "gap_e":
+                if goes_on:
+                    after.append(f"gap_e{prefix}")
+            elif d.startswith("tail_") or prefix in _LETTER_CODES:
+                after.append(d)
+        spelled[f"{second}{prefix}"] = tuple(after)
+        if goes_on:
+            out.append(replace(by_name["gap_e"], name=f"gap_e{prefix}", kind="gap_e"))
+            spelled[f"gap_e{prefix}"] = tuple(d for dst in nxt["gap_e"] for d in spell(dst, prefix))
+    return tuple(out), spelled
+
+
 @numba.njit(cache=True, nogil=True)
 def _viterbi_kernel(
     csum: np.ndarray,
@@ -187,14 +262,16 @@ def _viterbi_kernel(
     d_lo: np.ndarray,
     d_hi: np.ndarray,
     pen: np.ndarray,
-    adjacency: np.ndarray,
+    pred_ptr: np.ndarray,
+    pred_idx: np.ndarray,
     is_start: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Explicit-duration Viterbi recursion (see :func:`_viterbi`).
 
     ``csum[i, t]``: cumulative emission cost of state ``i`` over blocks ``< t``; ``free[i]``: no
     duration model; ``d_lo``/``d_hi``/``pen[i, d − d_lo]``: allowed durations (blocks) and their
-    penalties; ``adjacency[i, j]``: ``j`` may follow ``i``; ``is_start``: first states. Returns
+    penalties; ``pred_idx[pred_ptr[j]:pred_ptr[j + 1]]``: the states ``j`` may follow, ascending;
+    ``is_start``: first states. Returns
     ``delta[t, i]`` (best cost of a path whose last segment, of state ``i``, ends at ``t``) and
     ``back[t, i] = (start block, previous state)``.
     """
@@ -231,8 +308,9 @@ def _viterbi_kernel(
                     back[t, i, 0] = best_a
                     back[t, i, 1] = entry_from[best_a, i]
             for j in range(n_states):
-                for i in range(n_states):
-                    if adjacency[i, j] and delta[t, i] < entry[t, j]:
+                for k in range(pred_ptr[j], pred_ptr[j + 1]):
+                    i = pred_idx[k]
+                    if delta[t, i] < entry[t, j]:
                         entry[t, j] = delta[t, i]
                         entry_from[t, j] = i
         for i in range(n_states):
@@ -244,16 +322,20 @@ def _viterbi_kernel(
 
 def _viterbi(
     x: np.ndarray, step: float, unit: float, states: tuple[_State, ...], nxt: dict[str, tuple[str, ...]],
-    final: str | tuple[str, ...] = "c_last", level_scale: float = 1.0,
+    final: str | tuple[str, ...] = "c_last", level_scale: float = 1.0, spell: bool = True,
 ) -> tuple[float, list[tuple[str, int, int]]] | None:
     """Cheapest segmentation of ``x`` (half-swing units, one value per ``step`` s) by the grammar.
 
     The states' levels are multiplied by ``level_scale``. The path ends in ``final`` (or the cheapest
-    of several final states). Returns ``(cost, [(state, first_block, end_block), ...])`` or ``None``
-    when no path fits.
+    of several final states). With ``spell`` (and :data:`LETTER_GRAMMAR`) eye-Morse elements must
+    spell Morse letters (:func:`_spelled`). Returns ``(cost, [(state, first_block, end_block), ...])``
+    or ``None`` when no path fits.
     """
     n = x.size
+    if spell and LETTER_GRAMMAR:
+        states, nxt = _spelled(states, tuple(sorted(nxt.items())))
     names = [s.name for s in states]
+    kinds = [s.kind or s.name for s in states]
     idx = {name: i for i, name in enumerate(names)}
     prev: dict[int, list[int]] = {i: [] for i in range(len(states))}
     starts = set()
@@ -285,13 +367,13 @@ def _viterbi(
     pen = np.full((n_states, max(p.size for p in pens)), np.inf)
     for i, p in enumerate(pens):
         pen[i, : p.size] = p
-    adjacency = np.zeros((n_states, n_states), dtype=np.bool_)  # [from, to]
-    for j, sources in prev.items():
-        for i in sources:
-            adjacency[i, j] = True
+    # The states each state may follow, ascending, as compressed rows (grammars are sparse).
+    pred_ptr = np.zeros(n_states + 1, dtype=np.int64)
+    pred_ptr[1:] = np.cumsum([len(set(prev[j])) for j in range(n_states)])
+    pred_idx = np.array([i for j in range(n_states) for i in sorted(set(prev[j]))], dtype=np.int64)
     is_start = np.zeros(n_states, dtype=np.bool_)
     is_start[list(starts)] = True
-    delta, back = _viterbi_kernel(csum, free, d_lo, d_hi, pen, adjacency, is_start)
+    delta, back = _viterbi_kernel(csum, free, d_lo, d_hi, pen, pred_ptr, pred_idx, is_start)
     finals = (final,) if isinstance(final, str) else final
     fi = min((idx[f] for f in finals), key=lambda i: delta[n, i])
     if not np.isfinite(delta[n, fi]):
@@ -300,7 +382,7 @@ def _viterbi(
     t, i = n, fi
     while i >= 0 and t > 0:
         a, p = back[t, i]
-        path.append((names[i], int(a), t))
+        path.append((kinds[i], int(a), t))
         t, i = int(a), int(p)
     return float(delta[n, fi]), path[::-1]
 
@@ -370,20 +452,30 @@ def best_path(
     if x.size < 8:
         return None
     x, times, step = _blocks(x, times)
-    best: tuple[float, list[tuple[str, int, int]], float] | None = None
-    for scale in UNIT_SCALES:
+
+    def grammar(u: float) -> tuple[tuple[_State, ...], dict[str, tuple[str, ...]]]:
         if kind == "framed":
-            states, nxt = _framed_states((hold or unit) / (unit * scale)), _FRAME_NEXT
-        else:
-            states, nxt = (_MORSE_STATES, _MORSE_NEXT) if kind == "morse" else (_COUNT_STATES, _COUNT_NEXT)
-        found = _viterbi(x, step, unit * scale, states, nxt)
-        if found is not None and (best is None or found[0] < best[0]):
-            best = (found[0], found[1], unit * scale)
+            return _framed_states((hold or unit) / u), _FRAME_NEXT
+        return (_MORSE_STATES, _MORSE_NEXT) if kind == "morse" else (_COUNT_STATES, _COUNT_NEXT)
+
+    def cheapest(spell: bool) -> tuple[float, list[tuple[str, int, int]], float] | None:
+        best: tuple[float, list[tuple[str, int, int]], float] | None = None
+        for scale in UNIT_SCALES:
+            states, nxt = grammar(unit * scale)
+            found = _viterbi(x, step, unit * scale, states, nxt, spell=spell)
+            if found is not None and (best is None or found[0] < best[0]):
+                best = (found[0], found[1], unit * scale)
+        return best
+
+    best = cheapest(spell=True)
+    if kind != "count" and LETTER_GRAMMAR:
+        # A code keyed cleanly that is no letter is read as keyed (and is unreadable), not guessed.
+        free = cheapest(spell=False)
+        if free is not None and (best is None or best[0] - free[0] > LETTER_MAX_EXTRA):
+            best = free
     if best is None:
         return None
-    if kind == "framed":
-        states = _framed_states((hold or unit) / best[2])
-    return _segments(x, times, step, best[1], states), best[2], best[0]
+    return _segments(x, times, step, best[1], grammar(best[2])[0]), best[2], best[0]
 
 
 @dataclass(frozen=True)
