@@ -101,6 +101,30 @@ def test_morse_path_spells_letters_only(monkeypatch):
     assert "'.......' is not a Morse letter" in decode_eye_morse_path(t, lv, 300e-6, 0.6).reason
 
 
+def _spoil(t: np.ndarray, lv: np.ndarray, start: float, unit: float) -> None:
+    """A natural REM spoils the element keyed from ``start`` (s): its first look reaches 0.7 of the
+    half swing, its second 0.2 (0.9 half swings across, below HSMM_MIN_SWING)."""
+    lv[(t >= start) & (t < start + unit)] *= 0.7
+    lv[(t >= start + unit) & (t < start + 2 * unit)] *= 0.2
+
+
+def test_morse_path_reads_one_spoiled_element_between_frames_only():
+    # "SOS" whose last S's second dot is spoiled (each letter of SOS takes 15 units with its gap).
+    t, lv = morse_trace("... --- ...")
+    u = eye_code.morse_unit(0.6)
+    _spoil(t, lv, 2.0 + 34 * u, u)
+    assert "no full swing across" in decode_eye_morse_path(t, lv, 300e-6, 0.6).reason
+    res = decode_eye_morse_path(t, lv, 300e-6, 0.6, spoiled_ok=True)
+    assert res.ok and res.text == "SOS"
+    sure = [c for sym, c in res.symbols if sym in ".-"]
+    assert sure[7] < 0.8 * min(sure[:7] + sure[8:])  # the spoiled element is the least sure
+    # Natural movements alone (an element that does not swing fully) are never a message.
+    t, lv = morse_trace(". .")
+    _spoil(t, lv, 2.0, u)
+    _spoil(t, lv, 2.0 + 7 * u, u)
+    assert "no full swing across" in decode_eye_morse_path(t, lv, 300e-6, 0.6, spoiled_ok=True).reason
+
+
 def test_closing_frame_found_in_the_gaze_level():
     # The sweep detector missed the closing LRLR: the level still shows it (left, right, left,
     # right, one hold each) after the body's last rest, then the eyes rest at centre.
