@@ -412,3 +412,30 @@ def test_a_frame_made_of_elements_is_no_closing_frame_for_a_missed_opening():
     msgs = stream.decode(frames)
     assert [(m.ok, m.text) for m in msgs] == [(True, "EIT")]
     assert abs(msgs[0].onset - starts[1]) < 0.6
+
+
+def test_a_tentative_message_that_does_not_read_is_read_from_the_opening_frame_it_declined():
+    # After "E" the decoder re-opened tentatively on its closing frame, natural movements followed,
+    # and the tentative message declined the opening frame of "RED" (the movements read as elements).
+    # When RED's closing frame closes the tentative message, the message is read from the frame it
+    # declined, if the detector was fairly sure of that frame.
+    hold = 0.5
+    gesture = eye_code.Gesture
+    natural = [gesture(0, 2.5), gesture(1, 0.5), gesture(-1, 0.4), gesture(0, 1.7)]
+    parts = [synth.centre(3), _message("E", hold), natural, _message("RED", hold), synth.centre(12)]
+    starts = np.cumsum([0.0] + [sum(g.hold for g in p) for p in parts])
+    stream = _ScriptedStream([g for p in parts for g in p])
+
+    def levels(t0: float, t1: float) -> tuple[np.ndarray, np.ndarray]:
+        keep = (stream.times >= t0) & (stream.times <= t1)
+        return stream.times[keep], stream.level[keep]
+
+    closing = stream.frame_at(starts[4] - 5 * hold, 0.9)
+    for sure, read in ((0.8, "RED"), (0.3, None)):
+        dec = EyeMessageDecoder(4 * stream.HALF, mode="morse", levels=levels)
+        dec._start(stream.frame_at(starts[2] - 5 * hold, 0.8), tentative=True)
+        dec._declined = [stream.frame_at(starts[3], sure)]
+        res = dec._from_declined(closing)
+        assert (res and res.text) == read
+        if res:
+            assert abs(res.onset - starts[3]) < 0.3

@@ -1456,6 +1456,28 @@ class EyeMessageDecoder:
         self._last_close_end = frame[-1].end
         return replace(found[0], detected_at=now)
 
+    def _from_declined(self, closing: Sequence[Sweep]) -> Decoded | None:
+        """The message between a frame the tentative message declined and its ``closing`` frame.
+
+        A tentative message that does not read when its closing frame comes may have swallowed the
+        real opening frame: natural movements after the last closing frame read as elements, so it
+        declined that frame (:meth:`_give_way`). The trace from each declined frame the detector is
+        fairly sure of (≥ :data:`CLOSING_WEAK_CONF`; latest first) to the closing frame is read with
+        that frame's pace; it is the message when it ends in a closing frame
+        (:data:`CLOSING_MIN_GAIN`), reads as eye-Morse and its rests are the code's.
+        """
+        for opening in reversed(self._declined):
+            if opening[-1].end >= closing[0].onset or getattr(opening, "confidence", 1.0) < CLOSING_WEAK_CONF:
+                continue
+            pace = _pace(opening)
+            reading = self._closing_reading(closing, opening[-1].end + 0.3, pace)
+            if reading is None or reading.gain < CLOSING_MIN_GAIN:
+                continue
+            res = _path_text(reading.segments, opening[0].onset, closing[-1].end)
+            if res.ok and _rests_like_code(reading.segments, pace[0], reading.unit):
+                return res
+        return None
+
     def _give_way(self, frame: list[Sweep], at: float) -> tuple[bool, Decoded | None]:
         """Let a detector frame that does not close the open message open the next one, when it should.
 
@@ -1665,6 +1687,10 @@ class EyeMessageDecoder:
                     by_level = decode_count_levels(t, lv, 0.5 * self._full, self._hold, onset, end)
                 if by_level.ok or not res.ok:
                     res = by_level
+        if fn is decode_eye_morse and self._tentative and not res.ok and self._close_frame:
+            rescued = self._from_declined(self._close_frame)
+            if rescued is not None:
+                res, onset, self._tentative = rescued, rescued.onset, False
         tentative, frame = self._tentative, self._close_frame
         if frame and not (tentative and not res.ok):  # a message is reported: it ends here
             self._last_close_end = end if opens_next else frame[-1].end
