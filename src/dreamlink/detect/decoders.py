@@ -54,7 +54,12 @@ Eye messages (:class:`EyeMessageDecoder`, streaming)
       message). A doubtful closing frame (a weak reading, :data:`CLOSING_WEAK_GAIN`, of a frame the
       detector is unsure of) waits: the message closes there once the next frame shows that only
       rest, or a whole message whose opening the detector missed, followed it
-      (:meth:`EyeMessageDecoder._weak_closed`). Without the gaze level the
+      (:meth:`EyeMessageDecoder._weak_closed`). A tentative message that does not read when its
+      closing frame comes is read from an opening frame it declined
+      (:meth:`EyeMessageDecoder._from_declined`). Between two frames the detector found, one
+      element spoiled by a natural REM (:data:`HSMM_WEAK_SWING`) among full ones is read, as
+      sure as its swing, and the body is then looked through for its own missed closing frame
+      too (the spoiled "element" may be a natural movement after it). Without the gaze level the
       frame's fixation levels (:meth:`EyeMessageDecoder._full_swings`,
       :meth:`EyeMessageDecoder._body_reads`) decide.
       ``mode="auto"`` reads a body of full swings without centre rests as a count, so the
