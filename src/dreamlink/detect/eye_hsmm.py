@@ -71,8 +71,10 @@ DURATION_WEIGHT = 2.0
 DURATION_SIGMA = 0.3
 #: Block length (s) of the search: finer level traces are averaged down to it.
 STEP_SEC = 0.0625
-#: Candidate units, relative to the unit from the opening frame's fixations.
-UNIT_SCALES = (0.85, 1.0, 1.18)
+#: Candidate units, relative to the unit from the opening frame's fixations (natural REMs can
+#: lengthen or shorten a frame's fixations; five scales read the tuning draws of
+#: ``benchmarks/signals.py`` with a CER of 3.7 % where (0.85, 1.0, 1.18) read 4.1 %).
+UNIT_SCALES = (0.75, 0.85, 1.0, 1.18, 1.33)
 
 
 @dataclass(frozen=True)
