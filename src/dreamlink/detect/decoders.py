@@ -600,8 +600,8 @@ HSMM_MIN_SWING = 1.0
 #: ... except one element in a body of at least :data:`HSMM_WEAK_MIN_STRONG` full-swing elements,
 #: whose looks differ by at least this: a natural REM that spoils one look of a real element.
 #: Bodies of one or two elements that do not swing fully are natural movements between messages
-#: (on the tuning draws of ``benchmarks/signals.py`` real bodies with one spoiled element swung
-#: 0.53–0.99; the rejected "messages" of natural movements were single elements).
+#: (on eight draws of ``benchmarks/signals.py``, seeds 13 and 31–73, real bodies with one spoiled
+#: element swung 0.53–0.99; the rejected "messages" of natural movements were single elements).
 HSMM_WEAK_SWING, HSMM_WEAK_MIN_STRONG = 0.5, 3
 
 

@@ -195,9 +195,9 @@ _OPEN_NEXT = dict(
 LETTER_GRAMMAR = True
 #: :func:`best_path` keeps a body's letter-by-letter reading only while it costs at most this much
 #: more (blocks of :data:`STEP_SEC`, squared half-swing units) than the reading that lets any
-#: elements form a letter. Natural REMs that spoil an element cost the letters 1–4 blocks on the
-#: tuning draws of ``benchmarks/signals.py``; a cleanly keyed code that is no letter ("..--",
-#: seven dots) costs 15–24, and is read as keyed, so that it stays unreadable, not guessed.
+#: elements form a letter. Natural REMs that spoil an element cost the letters 1–4 blocks on two
+#: draws of ``benchmarks/signals.py`` (seeds 13 and 47); a cleanly keyed code that is no letter
+#: ("..--", seven dots) costs 15–24, and is read as keyed, so that it stays unreadable, not guessed.
 LETTER_MAX_EXTRA = 8.0
 #: The element states of the eye-Morse grammars: a dot's or a dash's two looks, the rest between them.
 _ELEMENT_KINDS = ("dot_l", "dot_r", "dash_r", "dash_l", "gap_e")
@@ -273,9 +273,8 @@ def _viterbi_kernel(
     ``csum[i, t]``: cumulative emission cost of state ``i`` over blocks ``< t``; ``free[i]``: no
     duration model; ``d_lo``/``d_hi``/``pen[i, d − d_lo]``: allowed durations (blocks) and their
     penalties; ``pred_idx[pred_ptr[j]:pred_ptr[j + 1]]``: the states ``j`` may follow, ascending;
-    ``is_start``: first states. Returns
-    ``delta[t, i]`` (best cost of a path whose last segment, of state ``i``, ends at ``t``) and
-    ``back[t, i] = (start block, previous state)``.
+    ``is_start``: first states. Returns ``delta[t, i]`` (best cost of a path whose last segment, of
+    state ``i``, ends at ``t``) and ``back[t, i] = (start block, previous state)``.
     """
     n_states, n1 = csum.shape
     delta = np.full((n1, n_states), np.inf)
