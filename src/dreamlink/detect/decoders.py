@@ -940,6 +940,12 @@ def _pace(frame: Sequence[Sweep]) -> tuple[float, float]:
     return float(np.mean(gaps)), float(np.median([s.size for s in frame[1:]]))
 
 
+def _fairly_sure(frame: Sequence[Sweep]) -> bool:
+    """Whether the detector is fairly sure of a frame (confidence ≥ :data:`CLOSING_WEAK_CONF`; a
+    frame without one, made of body sweeps, counts as sure)."""
+    return getattr(frame, "confidence", 1.0) >= CLOSING_WEAK_CONF
+
+
 def _elements_after(reading: TraceReading, t: float) -> bool:
     """Whether a reading of a body has an element (dot or dash) ending after ``t`` (s) before its frame."""
     return any(seg.state in ("dot_r", "dash_l") and seg.end > t for seg in reading.segments)
@@ -1179,7 +1185,7 @@ class EyeMessageDecoder:
         looks = test.frame()
         if not looks or abs(looks[0].start - frame[0].end) > CLOSING_ALIGN_SEC:
             return "", None
-        if test.gain < CLOSING_WEAK_GAIN and getattr(frame, "confidence", 1.0) < CLOSING_WEAK_CONF:
+        if test.gain < CLOSING_WEAK_GAIN and not _fairly_sure(frame):
             return "weak", test
         return "closed", test
 
@@ -1434,7 +1440,7 @@ class EyeMessageDecoder:
         """
         if self._open is None:
             return None
-        if self._open is not frame and getattr(frame, "confidence", 1.0) < CLOSING_WEAK_CONF:
+        if self._open is not frame and not _fairly_sure(frame):
             return None  # inside a tentative message, only a frame the detector is fairly sure of
         t0 = max(self._last_close_end + 0.5, frame[0].onset - WHOLE_BACK_SEC)
         pace = _pace(frame)
@@ -1472,7 +1478,7 @@ class EyeMessageDecoder:
         (:data:`CLOSING_MIN_GAIN`), reads as eye-Morse and its rests are the code's.
         """
         for opening in reversed(self._declined):
-            if opening[-1].end >= closing[0].onset or getattr(opening, "confidence", 1.0) < CLOSING_WEAK_CONF:
+            if opening[-1].end >= closing[0].onset or not _fairly_sure(opening):
                 continue
             pace = _pace(opening)
             reading = self._closing_reading(closing, opening[-1].end + 0.3, pace)
