@@ -257,6 +257,20 @@ def _spelled(
     return tuple(out), spelled
 
 
+def _spells_letters(path: list[tuple[str, int, int]]) -> bool:
+    """Whether the elements of an eye-Morse path (``(state, first, end)`` segments) spell Morse
+    letters only."""
+    code = ""
+    for state, _, _ in path:
+        if state in ("dot_r", "dash_l"):
+            code += "." if state == "dot_r" else "-"
+        elif state != "gap_e" and code and state not in ("dot_l", "dash_r"):
+            if code not in _LETTER_CODES:
+                return False
+            code = ""
+    return not code or code in _LETTER_CODES
+
+
 @numba.njit(cache=True, nogil=True)
 def _viterbi_kernel(
     csum: np.ndarray,
@@ -468,12 +482,17 @@ def best_path(
                 best = (found[0], found[1], unit * scale)
         return best
 
-    best = cheapest(spell=True)
-    if kind != "count" and LETTER_GRAMMAR:
-        # A code keyed cleanly that is no letter is read as keyed (and is unreadable), not guessed.
-        free = cheapest(spell=False)
-        if free is not None and (best is None or best[0] - free[0] > LETTER_MAX_EXTRA):
-            best = free
+    if kind == "count" or not LETTER_GRAMMAR:
+        best = cheapest(spell=False)
+    else:
+        # The letters' grammar allows fewer paths than the free one: when the free reading spells
+        # letters, it is the letters' reading too. Otherwise a code keyed cleanly that is no letter
+        # is read as keyed (and is unreadable), not guessed.
+        free = best = cheapest(spell=False)
+        if free is not None and not _spells_letters(free[1]):
+            best = cheapest(spell=True)
+            if best is None or best[0] - free[0] > LETTER_MAX_EXTRA:
+                best = free
     if best is None:
         return None
     return _segments(x, times, step, best[1], grammar(best[2])[0]), best[2], best[0]
