@@ -940,6 +940,11 @@ def _pace(frame: Sequence[Sweep]) -> tuple[float, float]:
     return float(np.mean(gaps)), float(np.median([s.size for s in frame[1:]]))
 
 
+def _body_start(opening: Sequence[Sweep]) -> float:
+    """Where (s) the gaze trace of a message's body starts: 0.3 s after its opening frame's last sweep."""
+    return opening[-1].end + 0.3
+
+
 def _fairly_sure(frame: Sequence[Sweep]) -> bool:
     """Whether the detector is fairly sure of a frame (confidence ≥ :data:`CLOSING_WEAK_CONF`; a
     frame without one, made of body sweeps, counts as sure)."""
@@ -1060,7 +1065,7 @@ class EyeMessageDecoder:
         self._half = frame[0].size
         self._expect_return = True
         self._last_end = frame[-1].end
-        self._body_t0 = frame[-1].end + 0.3
+        self._body_t0 = _body_start(frame)
 
     def _is_return(self, sweep: Sweep) -> bool:
         return (
@@ -1481,7 +1486,7 @@ class EyeMessageDecoder:
             if opening[-1].end >= closing[0].onset or not _fairly_sure(opening):
                 continue
             pace = _pace(opening)
-            reading = self._closing_reading(closing, opening[-1].end + 0.3, pace)
+            reading = self._closing_reading(closing, _body_start(opening), pace)
             if reading is None or reading.gain < CLOSING_MIN_GAIN:
                 continue
             res = _path_text(reading.segments, opening[0].onset, closing[-1].end)
