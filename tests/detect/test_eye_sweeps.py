@@ -297,3 +297,21 @@ def test_lrlr_sensitivity_on_real_rem_eog(shared_data):
     )
     assert len(truths) >= 35
     assert found / len(truths) >= 0.95, (found, len(truths))
+
+
+def test_level_trace_keeps_as_much_as_asked():
+    """The gaze level is kept for the decoder's reach (LEVEL_KEEP_SEC), or longer when asked
+    (the benchmark reads whole recordings from it), and follows the gaze."""
+    e1, e2, _ = synth.eog(synth.centre(3) + [Gesture(-1, 4.0)] + synth.centre(30), seed=4)
+    spans = {}
+    for keep in (10.0, 60.0):
+        det = EyeSignalDetector(synth.FS, synth.SWING, two_channels=True, level_keep_sec=keep)
+        for i in range(0, len(e1), 64):
+            det.update(e1[i : i + 64] - e2[i : i + 64], e1[i : i + 64], e2[i : i + 64])
+        times, levels = det.level_trace(0.0, np.inf)
+        spans[keep] = times[-1] - times[0]
+        if keep == 60.0:
+            left = levels[(times > 4.0) & (times < 6.5)]  # looking left: E1 − E2 positive, half a swing
+            assert np.median(left) == pytest.approx(synth.SWING / 2, rel=0.2)
+    assert 10.0 <= spans[10.0] <= 12.5
+    assert spans[60.0] >= len(e1) / synth.FS - 0.5  # all of it

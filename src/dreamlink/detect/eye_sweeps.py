@@ -496,12 +496,15 @@ class EyeSignalDetector:
         Whether :meth:`update` receives E1 and E2 (then it checks anti-correlation).
     settings : EyeSettings
         Thresholds.
+    level_keep_sec : float
+        How much of the gaze level trace (:meth:`level_trace`) is kept (s).
     """
 
     sfreq: float
     swing: float
     two_channels: bool = False
     settings: EyeSettings = field(default_factory=EyeSettings)
+    level_keep_sec: float = LEVEL_KEEP_SEC
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -535,7 +538,7 @@ class EyeSignalDetector:
         self._lvl_acc = np.zeros(0)
         self._lvl: list[float] = []
         self._lvl_first = 0  # block index of self._lvl[0]
-        self._lvl_keep = int(round(LEVEL_KEEP_SEC / (self._lvl_n / fs)))
+        self._lvl_keep = int(round(self.level_keep_sec / (self._lvl_n / fs)))
 
     # -- public -------------------------------------------------------------------------------
     @property
