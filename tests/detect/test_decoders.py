@@ -397,6 +397,31 @@ def test_a_missed_closing_frame_is_found_when_the_next_opening_frame_closes_the_
     assert abs(msgs[0].end - (missed + 4 * hold)) < 0.6
 
 
+def test_a_spoiled_missed_closing_frame_is_no_extra_letter():
+    # As above, but natural REMs spoil the missed closing frame of "RED": its third look falls back
+    # towards centre and a look left follows its fourth. Read as the body going on, the frame is an
+    # extra "A" (".-") that costs little; but the next frame comes after a rest far longer than the
+    # code's, so the message ended before it, at the frame in the gaze level.
+    hold = 0.7
+    parts = [synth.centre(3), _message("RED", hold), synth.centre(8), _message("E", hold), synth.centre(12)]
+    starts = np.cumsum([0.0] + [sum(g.hold for g in p) for p in parts])
+    stream = _ScriptedStream([g for p in parts for g in p])
+    missed = starts[2] - 5 * hold  # the closing frame's four looks, then its return to centre
+    stream.sweeps = [s for s in stream.sweeps if not missed - 0.1 < s.onset < missed + 4 * hold]
+    third = (stream.times >= missed + 2 * hold + 0.1) & (stream.times < missed + 3 * hold)
+    stream.level[third] *= 0.37
+    after = (stream.times >= missed + 4 * hold) & (stream.times < missed + 4 * hold + 0.6)
+    stream.level[after] = 0.8 * stream.HALF
+    frames = [
+        stream.frame_at(starts[1], 0.8),
+        stream.frame_at(starts[3], 0.8),
+        stream.frame_at(starts[4] - 5 * hold, 0.9),
+    ]
+    msgs = stream.decode(frames)
+    assert [(m.ok, m.text) for m in msgs] == [(True, "RED"), (True, "E")]
+    assert abs(msgs[0].end - (missed + 4 * hold)) < 0.6
+
+
 def test_a_frame_made_of_elements_is_no_closing_frame_for_a_missed_opening():
     # The detector misses the opening frame of "EIT" and reports the two dots of "I" (left, right,
     # rest, left, right) as a frame. Read backwards, the trace before that frame is a whole message

@@ -1668,10 +1668,12 @@ class EyeMessageDecoder:
                 # A rest before the frame far longer than the code's, or a body that does not read:
                 # the message's own closing frame may have been missed (natural REMs spoiling its
                 # sweeps), and this frame opens the next message. A closing frame found in the gaze
-                # level ends the message there (for a body that does not read, the frame's fit
-                # alone decides, as when a message is given up).
+                # level ends the message there; its fit alone decides, as when a message is given
+                # up. Against the body going on it would often lose: a spoiled frame reads as an
+                # extra letter at little cost ("REDA"), while the code says the message ended
+                # before so long a rest.
                 t, lv = self.levels(self._body_t0, self._close_onset - 0.05)
-                framed, frame_end = self._own_closing(t, lv, onset, against_plain=res.ok and not spoiled)
+                framed, frame_end = self._own_closing(t, lv, onset, against_plain=False)
                 if framed.ok:
                     res, end, opens_next = framed, frame_end, True
         elif fn is decode_eye_morse:
