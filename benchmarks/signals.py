@@ -276,6 +276,39 @@ def score(events, truths: list[Truth], kind: str, sc: Score) -> None:
     sc.false_in_injected += len(cands) - len(used)
 
 
+def run_pass(
+    bg: Background, kind: str, rng: np.random.Generator, sc: Score
+) -> tuple[np.ndarray, list[Truth], Calibration]:
+    """One pass: a simulated person's signals of one kind injected into ``bg`` and detected live.
+
+    Scores the detections into ``sc``; returns the injected data, the truths and the calibration.
+    """
+    a_v = rng.uniform(150e-6, 250e-6)
+    calib = Calibration(4 * a_v * rng.uniform(0.9, 1.1))
+    if kind.startswith("emg"):
+        data, truths = inject_emg(bg, kind, rng)
+    else:
+        data, truths = inject_eye(bg, kind, a_v, rng)
+    res = detect_array(
+        data,
+        bg.info,
+        "E1",
+        "E2",
+        emg="EMG" if bg.has_emg else None,
+        calibration=calib,
+        eye_code={"count": "count", "eye_morse": "morse"}.get(kind, "auto"),
+        emg_code="morse" if kind == "emg_morse" else "yes_no",
+        rem_events=False,
+        # No real REM chin EMG is available: the EMG codes are injected into NREM/wake
+        # backgrounds, where the REM gate would (rightly) refuse them. Sensitivity is
+        # measured with the gate open; the false-signal table shows the gate's effect.
+        emg_gate="off",
+    )
+    score(res.events, truths, kind, sc)
+    sc.minutes += bg.minutes
+    return data, truths, calib
+
+
 def rem_morse_draw(bg: Background, seed: int) -> tuple[Score, int, int]:
     """One more draw of the REM eye-Morse row: as many passes as the main table, its own seed.
 
@@ -286,12 +319,7 @@ def rem_morse_draw(bg: Background, seed: int) -> tuple[Score, int, int]:
     rng = np.random.default_rng(seed)
     sc, body_errors, body_chars = Score(), 0, 0
     for _ in range(EYE_MORSE_PASSES):
-        a_v = rng.uniform(150e-6, 250e-6)
-        calib = Calibration(4 * a_v * rng.uniform(0.9, 1.1))
-        data, truths = inject_eye(bg, "eye_morse", a_v, rng)
-        res = detect_array(data, bg.info, "E1", "E2", calibration=calib, eye_code="morse", rem_events=False)
-        score(res.events, truths, "eye_morse", sc)
-        sc.minutes += bg.minutes
+        data, truths, calib = run_pass(bg, "eye_morse", rng, sc)
         # The same causal gaze level the decoder reads, kept whole.
         eye = EyeSignalDetector(bg.sfreq, calib.swing, two_channels=True, level_keep_sec=bg.minutes * 60.0)
         step = int(bg.sfreq)
@@ -363,31 +391,7 @@ def main() -> None:
                 continue
             sc = Score()
             for _ in range(n_pass):
-                a_v = rng.uniform(150e-6, 250e-6)
-                calib = Calibration(4 * a_v * rng.uniform(0.9, 1.1))
-                if kind.startswith("emg"):
-                    data, truths = inject_emg(bg, kind, rng)
-                else:
-                    data, truths = inject_eye(bg, kind, a_v, rng)
-                eye_mode = {"count": "count", "eye_morse": "morse"}.get(kind, "auto")
-                emg_mode = "morse" if kind == "emg_morse" else "yes_no"
-                res = detect_array(
-                    data,
-                    bg.info,
-                    "E1",
-                    "E2",
-                    emg="EMG" if bg.has_emg else None,
-                    calibration=calib,
-                    eye_code=eye_mode,
-                    emg_code=emg_mode,
-                    rem_events=False,
-                    # No real REM chin EMG is available: the EMG codes are injected into NREM/wake
-                    # backgrounds, where the REM gate would (rightly) refuse them. Sensitivity is
-                    # measured with the gate open; the false-signal table shows the gate's effect.
-                    emg_gate="off",
-                )
-                score(res.events, truths, kind, sc)
-                sc.minutes += bg.minutes
+                run_pass(bg, kind, rng, sc)
             rows.append((kind, bg, sc))
             print(
                 f"  .. {kind:10s} {bg.name:34s} {sc.trials:4d} trials  ({time.time() - t_start:5.0f} s)",
