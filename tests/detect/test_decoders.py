@@ -376,22 +376,34 @@ def test_a_weak_closing_frame_closes_the_message_once_only_rest_follows(confiden
         assert msgs[0].detected_at < closing + 4 * hold + 1.0
 
 
+def _closing_frame_missed(
+    text: str, hold: float, next_confidence: float
+) -> tuple[_ScriptedStream, list[Frame], float]:
+    """``text`` whose closing frame the detector misses, 8 s at centre, then "E".
+
+    Returns the stream, the detector's frames (the opening frame of ``text``, then the opening and
+    closing frames of "E", the first with ``next_confidence``) and where the missed frame starts (s).
+    """
+    parts = [synth.centre(3), _message(text, hold), synth.centre(8), _message("E", hold), synth.centre(12)]
+    starts = np.cumsum([0.0] + [sum(g.hold for g in p) for p in parts])
+    stream = _ScriptedStream([g for p in parts for g in p])
+    missed = starts[2] - 5 * hold  # the closing frame's four looks, then its return to centre
+    stream.sweeps = [s for s in stream.sweeps if not missed - 0.1 < s.onset < missed + 4 * hold]
+    frames = [
+        stream.frame_at(starts[1], 0.8),
+        stream.frame_at(starts[3], next_confidence),
+        stream.frame_at(starts[4] - 5 * hold, 0.9),
+    ]
+    return stream, frames, missed
+
+
 def test_a_missed_closing_frame_is_found_when_the_next_opening_frame_closes_the_message():
     # The detector misses the closing frame of "OK" (natural REMs split its sweeps); the next
     # frame it reports, after a pause, is the opening frame of "E", which reads as OK's closing
     # frame after a rest far longer than the code's. The closing frame in the gaze level ends "OK"
     # there (no extra symbols from its looks), and "E" is still read.
     hold = 1.0
-    parts = [synth.centre(3), _message("OK", hold), synth.centre(8), _message("E", hold), synth.centre(12)]
-    starts = np.cumsum([0.0] + [sum(g.hold for g in p) for p in parts])
-    stream = _ScriptedStream([g for p in parts for g in p])
-    missed = starts[2] - 5 * hold
-    stream.sweeps = [s for s in stream.sweeps if not missed - 0.1 < s.onset < missed + 4 * hold]
-    frames = [
-        stream.frame_at(starts[1], 0.8),
-        stream.frame_at(starts[3], 0.6),
-        stream.frame_at(starts[4] - 5 * hold, 0.9),
-    ]
+    stream, frames, missed = _closing_frame_missed("OK", hold, 0.6)
     msgs = stream.decode(frames)
     assert [(m.ok, m.text) for m in msgs] == [(True, "OK"), (True, "E")]
     assert abs(msgs[0].end - (missed + 4 * hold)) < 0.6
@@ -403,20 +415,11 @@ def test_a_spoiled_missed_closing_frame_is_no_extra_letter():
     # extra "A" (".-") that costs little; but the next frame comes after a rest far longer than the
     # code's, so the message ended before it, at the frame in the gaze level.
     hold = 0.7
-    parts = [synth.centre(3), _message("RED", hold), synth.centre(8), _message("E", hold), synth.centre(12)]
-    starts = np.cumsum([0.0] + [sum(g.hold for g in p) for p in parts])
-    stream = _ScriptedStream([g for p in parts for g in p])
-    missed = starts[2] - 5 * hold  # the closing frame's four looks, then its return to centre
-    stream.sweeps = [s for s in stream.sweeps if not missed - 0.1 < s.onset < missed + 4 * hold]
+    stream, frames, missed = _closing_frame_missed("RED", hold, 0.8)
     third = (stream.times >= missed + 2 * hold + 0.1) & (stream.times < missed + 3 * hold)
     stream.level[third] *= 0.37
     after = (stream.times >= missed + 4 * hold) & (stream.times < missed + 4 * hold + 0.6)
     stream.level[after] = 0.8 * stream.HALF
-    frames = [
-        stream.frame_at(starts[1], 0.8),
-        stream.frame_at(starts[3], 0.8),
-        stream.frame_at(starts[4] - 5 * hold, 0.9),
-    ]
     msgs = stream.decode(frames)
     assert [(m.ok, m.text) for m in msgs] == [(True, "RED"), (True, "E")]
     assert abs(msgs[0].end - (missed + 4 * hold)) < 0.6
