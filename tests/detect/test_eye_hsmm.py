@@ -271,3 +271,17 @@ def test_decoder_reads_a_message_whose_opening_frame_the_detector_missed():
     msgs = [e for e in res.events if e.trial_type == "message"]
     assert [m.value for m in msgs] == ["TE"]
     assert abs(msgs[0].onset - 4.0) < 1.0  # where the opening frame's first glide starts
+
+
+def test_closing_test_reads_no_element_in_the_first_rest():
+    # Natural REMs in the rest after the opening frame look like a dot (left, then right, 0.8 of a
+    # half swing). The code times that rest (2 s), so the reading keeps it a rest: "T E", not "A E".
+    hold = 0.6
+    natural = [(0.3, 0.8 * 300e-6, 0.55), (0.85, -0.8 * 300e-6, 0.55)]
+    t, lv = morse_trace("- .", hold=hold, blips=natural)
+    tf, xf = _with_frame(t, lv, hold)
+    read = closing_test(xf / 300e-6, tf, eye_code.morse_unit(hold), hold)
+    assert read is not None and read.gain > CLOSING_MIN_GAIN
+    elements = [s.state for s in read.segments if s.state in ("dot_r", "dash_l")]
+    assert elements == ["dash_l", "dot_r"]
+    assert read.segments[0].state == "c_first" and read.segments[0].end >= 1.9  # the whole 2-s rest

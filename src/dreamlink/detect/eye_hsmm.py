@@ -69,6 +69,9 @@ DURATION_WEIGHT = 2.0
 #: where natural REMs blur a segment's edges; 0.3 read real REM EOG with injected messages better
 #: than 0.2, 0.25, 0.35 or 0.45 on six tuning seeds of ``benchmarks/signals.py``).
 DURATION_SIGMA = 0.3
+#: Shortest first centre rest of a body read by :func:`closing_test`, as a fraction of the code's
+#: :data:`~dreamlink.link.eye_code.FRAME_REST_SEC` (the code keys it ±20 %).
+FIRST_REST_LO = 0.5
 #: Block length (s) of the search: finer level traces are averaged down to it.
 STEP_SEC = 0.0625
 #: Candidate units, relative to the unit from the opening frame's fixations (natural REMs can
@@ -374,7 +377,8 @@ def _viterbi(
             pens.append(np.zeros(1))
             continue
         nom = s.nominal * unit / step
-        d_lo[i], d_hi[i] = max(1, int(np.floor(s.lo * nom))), max(2, int(np.ceil(s.hi * nom)))
+        # A segment lasts at most the whole trace (states may have no upper bound).
+        d_lo[i], d_hi[i] = max(1, int(np.floor(s.lo * nom))), max(2, int(np.ceil(min(s.hi * nom, n + 1))))
         log_ratio = np.log(np.arange(d_lo[i], d_hi[i] + 1) / nom)
         if s.long_ok:
             log_ratio = np.minimum(log_ratio, 0.0)
@@ -540,7 +544,8 @@ def closing_test(x: np.ndarray, times: np.ndarray, unit: float, hold: float) -> 
     The reading is "eye-Morse body, centre rest, frame" (the frame's fourth look ``f4`` still in
     progress at the trace's end); its rival, the body still going on. The gain is large when the
     trace's last looks are a frame (four side looks in a row, no centre rest between them) and
-    negative when they are elements.
+    negative when they are elements. In both, the body's first centre rest lasts about the code's
+    rest after an opening frame (:func:`_timed_first_rest`).
 
     Parameters
     ----------
@@ -562,10 +567,19 @@ def closing_test(x: np.ndarray, times: np.ndarray, unit: float, hold: float) -> 
         return None
     found = _reading_and_rival(
         x, times, step, unit,
-        lambda u: (_closing_states(hold / u), _FRAME_NEXT, ("f4", "c_last")),
-        lambda u: (_OPEN_STATES, _OPEN_NEXT, ("tail_l", "tail_r", "tail_c", "c_first")),
+        lambda u: (_timed_first_rest(_closing_states(hold / u), u), _FRAME_NEXT, ("f4", "c_last")),
+        lambda u: (_timed_first_rest(_OPEN_STATES, u), _OPEN_NEXT, ("tail_l", "tail_r", "tail_c", "c_first")),
     )
     return None if found is None else TraceReading(*found)
+
+
+def _timed_first_rest(states: tuple[_State, ...], unit: float) -> tuple[_State, ...]:
+    """The grammar with the body's first centre rest timed: :data:`~dreamlink.link.eye_code.FRAME_REST_SEC`
+    after the opening frame, possibly longer (a sender who pauses), not much shorter (down to
+    :data:`FIRST_REST_LO` of it at most). Free, the rest let natural REMs in it read as an extra first
+    element ("CED" for RED, "LREA" for DREA on draws of ``benchmarks/signals.py``)."""
+    first = _State("c_first", 0.0, eye_code.FRAME_REST_SEC / unit, FIRST_REST_LO, np.inf, long_ok=True)
+    return tuple(first if st.name == "c_first" else st for st in states)
 
 
 _Grammar = tuple[tuple[_State, ...], dict[str, tuple[str, ...]], tuple[str, ...]]
