@@ -208,7 +208,6 @@ _LETTER_CODES = frozenset(morse.MORSE.values())
 _CODE_PREFIXES = tuple(sorted({code[:k] for code in _LETTER_CODES for k in range(1, len(code) + 1)}))
 
 
-@functools.lru_cache(maxsize=128)
 def _spelled(
     states: tuple[_State, ...], nxt_items: tuple[tuple[str, tuple[str, ...]], ...]
 ) -> tuple[tuple[_State, ...], dict[str, tuple[str, ...]]]:
@@ -222,10 +221,21 @@ def _spelled(
     grammar state as ``kind``, so a path reads as in the plain grammar. Grammars without element
     states (counts) are returned as they are.
     """
+    if not any(s.name == "dot_l" for s in states):
+        return states, dict(nxt_items)
+    copies, spelled = _letter_tree(tuple(s for s in states if s.name in _ELEMENT_KINDS), nxt_items)
+    return tuple(s for s in states if s.name not in _ELEMENT_KINDS) + copies, spelled
+
+
+@functools.lru_cache(maxsize=32)
+def _letter_tree(
+    elements: tuple[_State, ...], nxt_items: tuple[tuple[str, tuple[str, ...]], ...]
+) -> tuple[tuple[_State, ...], dict[str, tuple[str, ...]]]:
+    """The element states' copies of :func:`_spelled`, one per Morse code prefix, and the spelt
+    transitions of the whole grammar. Cached: a grammar's other states (rests, frame looks, timed
+    to the sender's unit) change with every reading, its elements and transitions do not."""
     nxt = dict(nxt_items)
-    by_name = {s.name: s for s in states}
-    if "dot_l" not in by_name:
-        return states, nxt
+    by_name = {s.name: s for s in elements}
     prefixes = set(_CODE_PREFIXES)
 
     def spell(dst: str, prefix: str) -> list[str]:
@@ -235,7 +245,7 @@ def _spelled(
             return [dst]
         return [f"{dst}{prefix}{sym}"] if prefix + sym in prefixes else []
 
-    out = [s for s in states if s.name not in _ELEMENT_KINDS]
+    out: list[_State] = []
     spelled = {
         src: tuple(d for dst in dsts for d in spell(dst, ""))
         for src, dsts in nxt.items()
@@ -284,6 +294,7 @@ def _viterbi_kernel(
     pred_ptr: np.ndarray,
     pred_idx: np.ndarray,
     is_start: np.ndarray,
+    tail_from: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Explicit-duration Viterbi recursion (see :func:`_viterbi`).
 
@@ -292,6 +303,10 @@ def _viterbi_kernel(
     penalties; ``pred_idx[pred_ptr[j]:pred_ptr[j + 1]]``: the states ``j`` may follow, ascending;
     ``is_start``: first states. Returns ``delta[t, i]`` (best cost of a path whose last segment, of
     state ``i``, ends at ``t``) and ``back[t, i] = (start block, previous state)``.
+
+    ``tail_from[i] >= 0`` marks a state without penalty or bound from that duration (blocks) on (a
+    rest that may last longer): those durations share a running minimum, as free states do, so a
+    long trace costs no search over every duration.
     """
     n_states, n1 = csum.shape
     delta = np.full((n1, n_states), np.inf)
@@ -303,6 +318,8 @@ def _viterbi_kernel(
             entry[0, i] = 0.0
     run_min = np.full(n_states, np.inf)  # free states: min over a ≤ t of entry[a] − csum[a]
     run_arg = np.zeros(n_states, dtype=np.int64)
+    tail_min = np.full(n_states, np.inf)  # states with a tail: min over a ≤ t − tail_from of the same
+    tail_arg = np.zeros(n_states, dtype=np.int64)
     for t in range(n1):
         if t > 0:
             for i in range(n_states):
@@ -316,11 +333,19 @@ def _viterbi_kernel(
                 if t < d_lo[i]:
                     continue
                 best, best_a = np.inf, -1
-                for d in range(d_lo[i], min(d_hi[i], t) + 1):
+                d_top = min(d_hi[i], t) if tail_from[i] < 0 else min(tail_from[i] - 1, t)
+                for d in range(d_lo[i], d_top + 1):
                     a = t - d
                     cost = entry[a, i] + (csum[i, t] - csum[i, a]) + pen[i, d - d_lo[i]]
                     if cost < best:
                         best, best_a = cost, a
+                if 0 <= tail_from[i] <= t:
+                    a = t - tail_from[i]
+                    if entry[a, i] - csum[i, a] <= tail_min[i]:  # ties: the shorter duration
+                        tail_min[i] = entry[a, i] - csum[i, a]
+                        tail_arg[i] = a
+                    if tail_min[i] + csum[i, t] < best:
+                        best, best_a = tail_min[i] + csum[i, t], tail_arg[i]
                 if best_a >= 0:
                     delta[t, i] = best
                     back[t, i, 0] = best_a
@@ -364,11 +389,13 @@ def _viterbi(
             else:
                 prev[idx[d]].append(idx[src])
     n_states = len(states)
-    levels = np.array([s.level * level_scale for s in states])
-    csum = np.zeros((n_states, n + 1))
-    for i in range(n_states):
-        csum[i, 1:] = np.cumsum(np.minimum((x - levels[i]) ** 2, EMISSION_CAP))
+    # Grammars have many states (a letter tree) but few levels: one cumulative cost per level.
+    distinct, level_of = np.unique([s.level * level_scale for s in states], return_inverse=True)
+    by_level = np.zeros((distinct.size, n + 1))
+    by_level[:, 1:] = np.cumsum(np.minimum((x[None, :] - distinct[:, None]) ** 2, EMISSION_CAP), axis=1)
+    csum = by_level[level_of]
     free = np.array([s.nominal is None for s in states])
+    tail_from = np.full(n_states, -1, dtype=np.int64)
     d_lo = np.ones(n_states, dtype=np.int64)
     d_hi = np.ones(n_states, dtype=np.int64)
     pens = []
@@ -382,6 +409,8 @@ def _viterbi(
         log_ratio = np.log(np.arange(d_lo[i], d_hi[i] + 1) / nom)
         if s.long_ok:
             log_ratio = np.minimum(log_ratio, 0.0)
+            if d_hi[i] >= n:  # no bound within the trace: no penalty from the nominal duration on
+                tail_from[i] = max(d_lo[i], int(np.ceil(nom)))
         pens.append(DURATION_WEIGHT * (log_ratio / DURATION_SIGMA) ** 2)
     pen = np.full((n_states, max(p.size for p in pens)), np.inf)
     for i, p in enumerate(pens):
@@ -392,7 +421,7 @@ def _viterbi(
     pred_idx = np.array([i for j in range(n_states) for i in sorted(set(prev[j]))], dtype=np.int64)
     is_start = np.zeros(n_states, dtype=np.bool_)
     is_start[list(starts)] = True
-    delta, back = _viterbi_kernel(csum, free, d_lo, d_hi, pen, pred_ptr, pred_idx, is_start)
+    delta, back = _viterbi_kernel(csum, free, d_lo, d_hi, pen, pred_ptr, pred_idx, is_start, tail_from)
     finals = (final,) if isinstance(final, str) else final
     fi = min((idx[f] for f in finals), key=lambda i: delta[n, i])
     if not np.isfinite(delta[n, fi]):
