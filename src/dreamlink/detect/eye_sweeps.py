@@ -112,6 +112,8 @@ LEVEL_STEP_SEC = 0.03125
 CENTRE_LOOKBACK_SEC = 6.0
 #: How much level trace is kept (s): longer than any eye message.
 LEVEL_KEEP_SEC = 180.0
+#: Fixation plateaus remembered by :meth:`EyeSignalDetector.plateau_sizes` before it forgets them all.
+PLATEAU_MEMO_SIZE = 4096
 
 
 @dataclass(frozen=True)
@@ -539,6 +541,9 @@ class EyeSignalDetector:
         self._lvl: list[float] = []
         self._lvl_first = 0  # block index of self._lvl[0]
         self._lvl_keep = int(round(self.level_keep_sec / (self._lvl_n / fs)))
+        # Fixation plateaus already measured, by their absolute sample span (the history is never
+        # rewritten): candidate markers share most of their fixations (see :meth:`plateau_sizes`).
+        self._plateaus: dict[tuple[int, int], tuple[float, float, float] | None] = {}
 
     # -- public -------------------------------------------------------------------------------
     @property
@@ -579,12 +584,12 @@ class EyeSignalDetector:
         bounds.append((post, min(self._n, post + self._win)))
         levels, spreads = [], []
         for lo, hi in bounds:
-            w = self._window(lo, hi)
-            if w is None:
+            plateau = self._plateau(lo, hi)
+            if plateau is None:
                 return None
-            q10, q50, q90 = np.percentile(w[0], (10, 50, 90))
-            levels.append(float(q50))
-            spreads.append(float(q90 - q10))
+            q10, q50, q90 = plateau
+            levels.append(q50)
+            spreads.append(q90 - q10)
         steps = np.diff(levels)
         sizes = [float(d if s.direction == "L" else -d) for d, s in zip(steps, sweeps, strict=True)]
         typical = float(np.median(np.abs(steps[1:]))) if len(steps) > 1 else float(abs(steps[0]))
@@ -712,6 +717,22 @@ class EyeSignalDetector:
         end = op.last + 1
         too_long = end - start > self._max_len
         self._pending.append((start, end, op.peak, too_long))
+
+    def _plateau(self, lo: int, hi: int) -> tuple[float, float, float] | None:
+        """10th, 50th and 90th percentiles of the low-passed derivation over samples ``lo:hi``."""
+        if (lo, hi) in self._plateaus:
+            return self._plateaus[(lo, hi)]
+        w = self._window(lo, hi)
+        if w is None and hi > self._n:
+            return None  # not recorded yet: ask again later
+        found = None
+        if w is not None:
+            q10, q50, q90 = np.percentile(w[0], (10, 50, 90))
+            found = (float(q10), float(q50), float(q90))
+        if len(self._plateaus) >= PLATEAU_MEMO_SIZE:
+            self._plateaus.clear()
+        self._plateaus[(lo, hi)] = found
+        return found
 
     def _window(self, a: int, b: int) -> np.ndarray | None:
         a -= self._hist_start
