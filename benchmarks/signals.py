@@ -549,6 +549,7 @@ def print_rem_draws(draws: list[tuple[int, Score, int, int]], bg: Background) ->
     for _, sc, _, _ in draws:
         for name in ("trials", "detected", "exact", "char_errors", "chars", "false_in_injected"):
             setattr(total, name, getattr(total, name) + getattr(sc, name))
+        total.latencies += sc.latencies
     per_draw = [sc.char_errors / max(1, sc.chars) for _, sc, _, _ in draws]
     body_cer = sum(d[2] for d in draws) / max(1, sum(d[3] for d in draws))
     print()
@@ -556,14 +557,17 @@ def print_rem_draws(draws: list[tuple[int, Score, int, int]], bg: Background) ->
     print()
     print(
         "| draws | messages | characters | sensitivity | CER | CER per draw min / median / max | exact "
-        "| false in injected runs | body reader alone (true frames, hold, swing): CER |"
+        "| false in injected runs | latency p50 / p95 / p99 (s) "
+        "| body reader alone (true frames, hold, swing): CER |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     print(
         f"| {len(draws)} | {total.trials} | {total.chars} | {total.detected / max(1, total.trials):.1%} "
         f"| {total.char_errors / max(1, total.chars):.1%} "
         f"| {min(per_draw):.1%} / {np.median(per_draw):.1%} / {max(per_draw):.1%} "
-        f"| {total.exact / max(1, total.trials):.1%} | {total.false_in_injected} | {body_cer:.1%} |"
+        f"| {total.exact / max(1, total.trials):.1%} | {total.false_in_injected} "
+        f"| {' / '.join(f'{q:.2f}' for q in np.percentile(total.latencies or [np.nan], [50, 95, 99]))} "
+        f"| {body_cer:.1%} |"
     )
     print()
     print(
