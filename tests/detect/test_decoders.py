@@ -17,6 +17,7 @@ from dreamlink.detect.decoders import (
     decode_eye_morse,
     decode_eye_morse_levels,
     decode_yes_no,
+    level_frame_looks,
 )
 from dreamlink.detect.eye_sweeps import Frame, Movement, Sweep
 from dreamlink.link import emg_code, eye_code
@@ -278,14 +279,18 @@ class _ScriptedStream:
                 picked.append(s)
         return Frame(picked, confidence)
 
-    def decode(self, frames: list[Frame]) -> list[Decoded]:
+    def decode(
+        self, frames: list[Frame], level_frames: bool = True, swing: float | None = None
+    ) -> list[Decoded]:
+        """Decoded messages; ``swing`` is the calibrated full swing (V; default twice the keyed one)."""
         now_level = {"t": 0.0}
 
         def levels(t0: float, t1: float) -> tuple[np.ndarray, np.ndarray]:
             keep = (self.times >= t0) & (self.times <= min(t1, now_level["t"]))
             return self.times[keep], self.level[keep]
 
-        dec = EyeMessageDecoder(4 * self.HALF, mode="morse", levels=levels)
+        swing = 4 * self.HALF if swing is None else swing
+        dec = EyeMessageDecoder(swing, mode="morse", levels=levels, level_frames=level_frames)
         out, fed = [], 0
         for now in np.arange(0.1, self.duration, 0.1):
             now_level["t"] = float(now)
@@ -401,12 +406,93 @@ def test_a_missed_closing_frame_is_found_when_the_next_opening_frame_closes_the_
     # The detector misses the closing frame of "OK" (natural REMs split its sweeps); the next
     # frame it reports, after a pause, is the opening frame of "E", which reads as OK's closing
     # frame after a rest far longer than the code's. The closing frame in the gaze level ends "OK"
-    # there (no extra symbols from its looks), and "E" is still read.
+    # there (no extra symbols from its looks), and "E" is still read. (Without the screen for
+    # frames as they end, which would close "OK" at once: see the next tests.)
     hold = 1.0
     stream, frames, missed = _closing_frame_missed("OK", hold, 0.6)
-    msgs = stream.decode(frames)
+    msgs = stream.decode(frames, level_frames=False)
     assert [(m.ok, m.text) for m in msgs] == [(True, "OK"), (True, "E")]
     assert abs(msgs[0].end - (missed + 4 * hold)) < 0.6
+
+
+def test_a_closing_frame_the_detector_missed_is_found_in_the_gaze_level_at_once():
+    # The detector reports no frame at all for the closing frame of "SOS" (natural REMs split its
+    # sweeps), and nothing follows. The gaze level shows its four looks in a row: the message is read
+    # within a second of the frame's fourth look, not after the long pause that gives a message up.
+    hold = 0.6
+    parts = [synth.centre(3), _message("SOS", hold), synth.centre(15)]
+    starts = np.cumsum([0.0] + [sum(g.hold for g in p) for p in parts])
+    stream = _ScriptedStream([g for p in parts for g in p])
+    missed = starts[2] - 5 * hold  # the closing frame's four looks, then its return to centre
+    stream.sweeps = [s for s in stream.sweeps if not missed - 0.1 < s.onset < missed + 4 * hold]
+    msgs = stream.decode([stream.frame_at(starts[1], 0.8)])
+    assert [(m.ok, m.text) for m in msgs] == [(True, "SOS")]
+    fourth_look = missed + 3 * hold
+    assert 0.0 < msgs[0].detected_at - fourth_look < 1.0
+    assert msgs[0].end == pytest.approx(fourth_look, abs=0.1)  # where the frame's last sweep ends
+    # And a message that follows is still read from its own frames.
+    stream, frames, missed = _closing_frame_missed("OK", 1.0, 0.6)
+    msgs = stream.decode(frames)
+    assert [(m.ok, m.text) for m in msgs] == [(True, "OK"), (True, "E")]
+    assert 0.0 < msgs[0].detected_at - (missed + 3.0) < 1.0
+
+
+def test_a_message_whose_two_frames_the_detector_missed_is_read_from_the_gaze_level():
+    # Natural REMs spoil both frames of "SOS": the detector reports neither. The gaze level holds the
+    # opening frame's looks (a tentative opening) and the closing frame's (the closing test).
+    hold = 0.7
+    parts = [synth.centre(3), _message("SOS", hold), synth.centre(15)]
+    starts = np.cumsum([0.0] + [sum(g.hold for g in p) for p in parts])
+    stream = _ScriptedStream([g for p in parts for g in p])
+    opening, closing = starts[1], starts[2] - 5 * hold
+    stream.sweeps = [
+        s for s in stream.sweeps
+        if not (opening - 0.1 < s.onset < opening + 4 * hold or closing - 0.1 < s.onset < closing + 4 * hold)
+    ]
+    msgs = stream.decode([], swing=2 * stream.HALF)  # calibrated: the swing keyed
+    assert [(m.ok, m.text) for m in msgs] == [(True, "SOS")]
+    assert msgs[0].onset == pytest.approx(opening, abs=0.2)
+    assert 0.0 < msgs[0].detected_at - (closing + 3 * hold) < 1.0
+
+
+def test_four_looks_in_the_gaze_level_alone_report_nothing():
+    # An LRLR marker the detector missed, then only rest: a tentative opening, no message.
+    hold = 0.7
+    stream = _ScriptedStream([*synth.centre(3), *eye_code.lrlr(hold), *synth.centre(20)])
+    stream.sweeps = []
+    assert stream.decode([], swing=2 * stream.HALF) == []
+
+
+def _keyed_level(gestures: list[eye_code.Gesture]) -> tuple[np.ndarray, np.ndarray]:
+    stream = _ScriptedStream(gestures)
+    return stream.times, stream.level
+
+
+def test_the_level_screen_finds_a_frame_s_four_looks_in_a_row():
+    hold = 0.6
+    times, level = _keyed_level([*synth.centre(3), *eye_code.lrlr(hold), *synth.centre(1)])
+    looks = level_frame_looks(times, level, _ScriptedStream.HALF, hold)
+    assert looks is not None
+    assert [round(lv) for _, _, lv in looks] == [1, -1, 1, -1]
+    assert looks[0][0] == pytest.approx(3.0, abs=0.06)
+    assert all(end - start == pytest.approx(hold, abs=0.11) for start, end, _ in looks)
+
+
+def test_the_level_screen_joins_a_look_split_by_a_blip_and_passes_no_elements():
+    hold = 0.6
+    gesture = eye_code.Gesture
+    # The third look pulled towards centre for 0.2 s by a natural REM: still one look.
+    split = [gesture(-1, hold), gesture(1, hold), gesture(-1, 0.25), gesture(0, 0.2), gesture(-1, 0.25),
+             gesture(1, hold)]
+    times, level = _keyed_level([*synth.centre(3), *split, *synth.centre(1)])
+    looks = level_frame_looks(times, level, _ScriptedStream.HALF, hold)
+    assert looks is not None and len(looks) == 4
+    assert looks[2][1] - looks[2][0] == pytest.approx(0.7, abs=0.11)
+    # "I" (two dots: left, right, rest, left, right): the rest between the elements is no saccade.
+    unit = eye_code.morse_unit(hold)
+    dot = [gesture(-1, unit), gesture(1, unit)]
+    times, level = _keyed_level([*synth.centre(3), *dot, gesture(0, 2 * unit), *dot, *synth.centre(1)])
+    assert level_frame_looks(times, level, _ScriptedStream.HALF, hold) is None
 
 
 def test_a_spoiled_missed_closing_frame_is_no_extra_letter():
@@ -420,7 +506,7 @@ def test_a_spoiled_missed_closing_frame_is_no_extra_letter():
     stream.level[third] *= 0.37
     after = (stream.times >= missed + 4 * hold) & (stream.times < missed + 4 * hold + 0.6)
     stream.level[after] = 0.8 * stream.HALF
-    msgs = stream.decode(frames)
+    msgs = stream.decode(frames, level_frames=False)
     assert [(m.ok, m.text) for m in msgs] == [(True, "RED"), (True, "E")]
     assert abs(msgs[0].end - (missed + 4 * hold)) < 0.6
 

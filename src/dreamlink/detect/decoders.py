@@ -62,6 +62,13 @@ Eye messages (:class:`EyeMessageDecoder`, streaming)
       too (the spoiled "element" may be a natural movement after it). Without the gaze level the
       frame's fixation levels (:meth:`EyeMessageDecoder._full_swings`,
       :meth:`EyeMessageDecoder._body_reads`) decide.
+    * Frames the detector missed, found in the gaze level as they end: four looks left, right, left,
+      right in a row (:func:`level_frame_looks`) are judged by the closing test like a detector
+      frame and close the open message within about half a second
+      (:meth:`EyeMessageDecoder._level_closing`), instead of after the long pause that gives a
+      message up; with no message open they open one tentatively
+      (:meth:`EyeMessageDecoder._level_opening`), reported only if a closing frame follows and its
+      body reads with the code's rests.
       ``mode="auto"`` reads a body of full swings without centre rests as a count, so the
       one-element message "E" is only read when ``mode="morse"``.
     * Inside a message, sweeps smaller than :data:`SMALL_SWEEP_FRAC` of the opening frame's first
@@ -102,7 +109,14 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from dreamlink.detect.eye_hsmm import TraceReading, best_path, closing_test, whole_message
-from dreamlink.detect.eye_sweeps import LEVEL_STEP_SEC, EyeSettings, Sweep, find_lrlr, lrlr_check
+from dreamlink.detect.eye_sweeps import (
+    LEVEL_STEP_SEC,
+    EyeSettings,
+    Movement,
+    Sweep,
+    find_lrlr,
+    lrlr_check,
+)
 from dreamlink.events import Event
 from dreamlink.link import emg_code, eye_code, morse
 
@@ -480,6 +494,81 @@ def _pair_sides(grp: list[list[float]]) -> list[tuple[list[float], list[float], 
         return pairs(grp)
     a, b = pairs(grp[:-1]), pairs(grp[1:])
     return a if min(p[2] for p in a) >= min(p[2] for p in b) else b
+
+
+#: A closing frame the sweep detector missed is looked for in the gaze level (:func:`level_frame_looks`)
+#: once its fourth look began this long ago (s): after the detector has reported its own markers
+#: (p99 0.25 s after their last sweep, ``benchmarks/signals.py``) and they were judged
+#: (:data:`CLOSING_LOOK_SEC` later), so the two rarely judge one frame twice.
+LEVEL_FRAME_WAIT_SEC = 0.4
+#: ...at most this often (s of stream time).
+LEVEL_FRAME_EVERY_SEC = 0.05
+#: A centre run shorter than this (s) between two looks is the saccade between them, or a look
+#: that a natural REM or drift pulled back towards centre (the code rests at least 0.8 s between
+#: elements; the closing test tells rests from looks).
+LEVEL_FRAME_MAX_CENTRE_SEC = 0.65
+#: A frame found there closes the message when the closing test's gain is at least this (blocks): as
+#: much as a detector frame the detector is unsure of needs (:data:`CLOSING_WEAK_GAIN`).
+LEVEL_FRAME_MIN_GAIN = CLOSING_WEAK_GAIN
+#: The looks of a frame last 0.5–2.2 holds (the closing test, :func:`~dreamlink.detect.eye_hsmm.closing_test`,
+#: allows 0.4: in the level alone, a shorter look was more often a natural REM, on 40 draws of
+#: ``benchmarks/signals.py``, seeds 101–313).
+LEVEL_FRAME_LOOK_HOLDS = (0.5, 2.2)
+
+
+def level_frame_looks(
+    times: np.ndarray, levels: np.ndarray, half: float, hold_sec: float | None = None
+) -> list[tuple[float, float, float]] | None:
+    """The last four side looks of a gaze trace if they are an LRLR frame: left, right, left, right.
+
+    A cheap screen for a closing frame the sweep detector missed (natural REMs split or spoil its
+    sweeps; the gaze level still holds the looks). The trace, centred on its median and scaled to
+    half swings, is classified left/centre/right (:func:`_classify`); the last four side runs must
+    alternate starting left, follow each other with no centre rest (centre runs shorter than
+    :data:`LEVEL_FRAME_MAX_CENTRE_SEC` are the saccades, or join the two halves of one look), and each last
+    :data:`LEVEL_FRAME_LOOK_HOLDS` of the sender's hold (the fourth may still be going on; without
+    ``hold_sec``, the median of the first three looks, which must be within :data:`CODE_GAP_RANGE_SEC`).
+    Whether they close the message is judged by the closing test
+    (:meth:`EyeMessageDecoder._reads_closed`).
+
+    Returns
+    -------
+    list of (start, end, level) | None
+        Each look's start and end (s) and median level (half swings), or ``None``.
+    """
+    times = np.asarray(times, dtype=float)
+    levels = np.asarray(levels, dtype=float)
+    if times.size < 8 or not half > 0:
+        return None
+    step = float(np.median(np.diff(times)))
+    x = (levels - float(np.median(levels))) / half
+    runs = _runs(_classify(x), times, step)
+    looks: list[list[float]] = []
+    for state, start, end in reversed(runs):
+        if state == 0:
+            if looks and end - start >= LEVEL_FRAME_MAX_CENTRE_SEC:
+                break  # a rest before the looks found so far: they start here
+            continue
+        if looks and looks[0][0] == state and len(looks) < 4:
+            looks[0][1] = start  # one look, split by a brief move towards centre
+        elif len(looks) == 4:
+            break  # (the first look starts after its last split: the frame's start is aligned)
+        else:
+            looks.insert(0, [state, start, end])
+    if len(looks) < 4:
+        return None
+    if hold_sec is None:
+        hold_sec = float(np.median([end - start for _, start, end in looks[:3]]))
+        if not CODE_GAP_RANGE_SEC[0] <= hold_sec <= CODE_GAP_RANGE_SEC[1]:
+            return None
+    lo, hi = (k * hold_sec for k in LEVEL_FRAME_LOOK_HOLDS)
+    still_looking = runs[-1][0] != 0
+    for i, (state, start, end) in enumerate(looks):
+        if state != (1.0 if i % 2 == 0 else -1.0):
+            return None
+        if end - start > hi or (end - start < lo and not (i == 3 and still_looking)):
+            return None
+    return [(start, end, float(np.median(x[(times >= start) & (times <= end)]))) for _, start, end in looks]
 
 
 def decode_eye_morse_levels(
@@ -987,12 +1076,20 @@ class EyeMessageDecoder:
         ``"auto"``, ``"count"`` or ``"morse"`` (what the question asked for).
     settings : EyeSettings
         The detector's thresholds (used for the frames).
+    levels : callable, optional
+        ``levels(t0, t1)`` → block times (s) and gaze level (V) so far
+        (:meth:`~dreamlink.detect.eye_sweeps.EyeSignalDetector.level_trace`): eye-Morse is then read
+        from the level.
+    level_frames : bool
+        Look for closing frames the detector missed in the gaze level as they end
+        (:meth:`_level_closing`); otherwise only before a message is given up or the next frame closes it.
     """
 
     swing: float
     mode: str = "auto"
     settings: EyeSettings = field(default_factory=EyeSettings)
     levels: Callable[[float, float], tuple[np.ndarray, np.ndarray]] | None = None
+    level_frames: bool = True
 
     def __post_init__(self) -> None:
         self._frames_by_end: dict[float, list[Sweep]] = {}
@@ -1024,6 +1121,13 @@ class EyeMessageDecoder:
         self._declined: list[list[Sweep]] = []  # detector frames a tentative message did not give way to
         self._onset_override: float | None = None  # the opening found in the gaze trace instead
         self._last_close_end = -np.inf  # end (s) of the last closing frame
+        # Closing frames looked for in the gaze level (:meth:`_level_closing`): when last looked,
+        # the first look of the last candidate judged, and the end of a frame found there (the
+        # detector's sweeps of that frame, should they come late, are not the next body's).
+        self._level_looked = -np.inf
+        self._level_tried = -np.inf
+        self._level_frame_end = -np.inf
+        self._level_opened = False  # the open message was opened on a frame found in the level
 
     @property
     def active(self) -> bool:
@@ -1044,7 +1148,8 @@ class EyeMessageDecoder:
         if frames is not None:
             self._use_frames = True
             for fr in frames:
-                self._frames_by_end[round(fr[-1].end, 6)] = fr
+                if fr[0].onset > self._level_frame_end:  # (else: a frame found in the level already)
+                    self._frames_by_end[round(fr[-1].end, 6)] = fr
         for sweep in sweeps:
             res = self._on_sweep(sweep)
             if res is not None:
@@ -1056,6 +1161,7 @@ class EyeMessageDecoder:
 
     def _start(self, frame: list[Sweep], tentative: bool = False) -> None:
         self._open = frame
+        self._level_opened = False  # (set by :meth:`_level_opening` after)
         self._pending = []
         self._declined = []
         self._weak = None
@@ -1126,7 +1232,7 @@ class EyeMessageDecoder:
         The detector's frame may begin with a movement that was not passed as a sweep (so it is not
         in the body): then the frame itself says where it starts.
         """
-        onset = self._body[start].onset
+        onset = self._body[start].onset if start < len(self._body) else np.inf
         if self._close_frame:
             onset = min(onset, self._close_frame[0].onset)
         return onset
@@ -1274,6 +1380,8 @@ class EyeMessageDecoder:
             return None
         if sweep.size < SMALL_SWEEP_FRAC * self._half:
             return None  # a natural REM during the message: smaller than any symbol of the code
+        if sweep.end <= self._level_frame_end + 0.1:
+            return None  # a sweep of a closing frame already found in the gaze level
         if self._expect_return:
             self._expect_return = False
             if self._is_return(sweep):
@@ -1592,6 +1700,7 @@ class EyeMessageDecoder:
 
     def _on_time(self, now: float) -> Decoded | None:
         if self._open is None:
+            self._level_opening(now)
             return None
         check = self._missed_check
         if check is not None and now >= check[-1].end + CLOSING_LOOK_SEC + LEVEL_STEP_SEC:
@@ -1603,6 +1712,9 @@ class EyeMessageDecoder:
             res = self._judge_pending(now)
             if res is not None or self._pending:
                 return res
+        res = self._level_closing(now)
+        if res is not None or self._open is None:
+            return res
         quiet = now - self._last_end
         if not self._body:
             # A lone LRLR marker: nothing followed within the pause a message leaves after its frame.
@@ -1642,6 +1754,95 @@ class EyeMessageDecoder:
             return _unreadable(kind, "no closing LRLR frame", onset, self._last_end, now)
         return None
 
+    def _level_closing(self, now: float) -> Decoded | None:
+        """Close the open eye-Morse message on a closing frame the detector missed, found in the gaze level.
+
+        Natural REMs can split or spoil a closing frame's sweeps so that the detector reports no
+        marker; the message would then wait for a long pause (:data:`EYE_MAX_PAUSE_SEC`) to be read.
+        Instead, the trace is screened for four looks left, right, left, right in a row
+        (:func:`level_frame_looks`); once the fourth began :data:`LEVEL_FRAME_WAIT_SEC` ago, with no
+        detector frame pending, the looks are judged by the same closing test as a detector frame
+        (:meth:`_reads_closed`) and, at the detector's pace, close the message.
+        """
+        if (
+            not (self._by_reading and self.level_frames)
+            or self._open is None
+            or (self._tentative and not self._level_opened)
+            or not self._body
+            or self._pending
+            or self._weak is not None
+            or self.levels is None
+            or now < self._level_looked + LEVEL_FRAME_EVERY_SEC
+        ):
+            return None
+        self._level_looked = now
+        lo, hi = LEVEL_FRAME_LOOK_HOLDS
+        t, lv = self.levels(now - 4.0 * hi * self._hold - 1.5, now)
+        looks = level_frame_looks(t, lv, 0.5 * self._full, self._hold)
+        if looks is None or now < looks[3][0] + LEVEL_FRAME_WAIT_SEC:
+            return None
+        if looks[0][0] <= max(self._level_tried + LEVEL_FRAME_MAX_CENTRE_SEC, self._body_t0):
+            return None  # judged already (the screen's centre follows the trace), or the opening
+        self._level_tried = looks[0][0]
+        frame = self._level_frame(looks, now, 0.5 * self._full)
+        if not self._same_pace(frame):
+            return None
+        verdict, reading = self._reads_closed(frame)
+        if verdict != "closed" or reading is None or reading.gain < LEVEL_FRAME_MIN_GAIN:
+            return None
+        inside = [i for i, sweep in enumerate(self._body) if sweep.onset >= frame[0].onset - 0.1]
+        start = inside[0] if inside else len(self._body)
+        self._level_frame_end = frame[-1].end
+        return self._close_on(frame, start, len(self._body), reading, now)
+
+    def _level_opening(self, now: float) -> None:
+        """Open a message tentatively on an opening frame the detector missed, found in the gaze level.
+
+        With no message open, the trace is screened as for closing frames (:func:`level_frame_looks`,
+        the hold taken from the looks, at the code's pace :func:`_code_pace`, each look a full swing
+        from the last: ≥ :data:`~dreamlink.link.eye_code.FULL_SWING_MIN_FRAC` of the calibrated
+        swing). Four such looks open a message *tentatively*, as a closing frame does: it is reported
+        only if a closing frame follows and its body reads with the code's rests (:meth:`_finish`);
+        otherwise it is dropped without an event.
+        """
+        if (
+            not (self._by_reading and self.level_frames)
+            or self.levels is None
+            or now < self._level_looked + LEVEL_FRAME_EVERY_SEC
+        ):
+            return
+        self._level_looked = now
+        half = 0.5 * self.swing
+        t, lv = self.levels(now - 4.0 * LEVEL_FRAME_LOOK_HOLDS[1] * CODE_GAP_RANGE_SEC[1] - 1.5, now)
+        looks = level_frame_looks(t, lv, half)
+        if looks is None or now < looks[3][0] + LEVEL_FRAME_WAIT_SEC:
+            return
+        if looks[0][0] <= max(self._level_tried + LEVEL_FRAME_MAX_CENTRE_SEC, self._last_close_end + 0.5):
+            return
+        self._level_tried = looks[0][0]
+        swings = np.abs(np.diff([level for _, _, level in looks]))
+        frame = self._level_frame(looks, now, half)
+        if min(swings) < 2.0 * eye_code.FULL_SWING_MIN_FRAC or not _code_pace(frame):
+            return
+        self._level_frame_end = frame[-1].end
+        self._start(frame, tentative=True)
+        self._level_opened = True
+
+    def _level_frame(self, looks: list[tuple[float, float, float]], now: float, half: float) -> list[Sweep]:
+        """Four sweeps into the looks of a frame found in the gaze level (:meth:`_level_closing`):
+        each ends where its look starts, its size is the level step into it (V, for ``half`` V per
+        half swing)."""
+        frame = []
+        before = 0.0
+        for start, _, level in looks:
+            move = Movement(
+                onset=start - 0.05, duration=0.05, amplitude=(level - before) * half,
+                peak_velocity=0.0, flat_before=0.0, flat_after=0.0, common_ratio=None, detected_at=now,
+            )
+            frame.append(Sweep(move, confidence=0.0))
+            before = level
+        return frame
+
     def _finish(self, fn: Callable[..., Decoded], inner: list[Sweep], at: float) -> Decoded | None:
         """Decode the body of the open message; then re-open on its closing frame, tentatively.
 
@@ -1656,6 +1857,8 @@ class EyeMessageDecoder:
         onset = self._open[0].onset if self._onset_override is None else self._onset_override
         self._onset_override = None
         end = self._body[-1].end
+        if self._close_frame:  # (a frame found in the gaze level has no sweeps in the body)
+            end = max(end, self._close_frame[-1].end)
         reading, self._close_reading = self._close_reading, None
         opens_next = False  # the closing frame is the next message's opening frame
         if fn is decode_eye_morse and reading is not None:
