@@ -521,7 +521,7 @@ def level_frame_looks(
 ) -> list[tuple[float, float, float]] | None:
     """The last four side looks of a gaze trace if they are an LRLR frame: left, right, left, right.
 
-    A cheap screen for a closing frame the sweep detector missed (natural REMs split or spoil its
+    A cheap screen for a frame the sweep detector missed (natural REMs split or spoil its
     sweeps; the gaze level still holds the looks). The trace, centred on its median and scaled to
     half swings, is classified left/centre/right (:func:`_classify`); the last four side runs must
     alternate starting left, follow each other with no centre rest (centre runs shorter than
@@ -1081,8 +1081,9 @@ class EyeMessageDecoder:
         (:meth:`~dreamlink.detect.eye_sweeps.EyeSignalDetector.level_trace`): eye-Morse is then read
         from the level.
     level_frames : bool
-        Look for closing frames the detector missed in the gaze level as they end
-        (:meth:`_level_closing`); otherwise only before a message is given up or the next frame closes it.
+        Look for frames the detector missed in the gaze level as they end (:meth:`_level_closing`,
+        :meth:`_level_opening`); otherwise a missed closing frame is only looked for before a message
+        is given up or when the next frame closes it.
     """
 
     swing: float
@@ -1121,9 +1122,9 @@ class EyeMessageDecoder:
         self._declined: list[list[Sweep]] = []  # detector frames a tentative message did not give way to
         self._onset_override: float | None = None  # the opening found in the gaze trace instead
         self._last_close_end = -np.inf  # end (s) of the last closing frame
-        # Closing frames looked for in the gaze level (:meth:`_level_closing`): when last looked,
-        # the first look of the last candidate judged, and the end of a frame found there (the
-        # detector's sweeps of that frame, should they come late, are not the next body's).
+        # Frames looked for in the gaze level (:meth:`_level_closing`, :meth:`_level_opening`): when
+        # last looked, the first look of the last candidate judged, and the end of a frame found
+        # there (the detector's sweeps of that frame, should they come late, are not the next body's).
         self._level_looked = -np.inf
         self._level_tried = -np.inf
         self._level_frame_end = -np.inf
@@ -1762,7 +1763,9 @@ class EyeMessageDecoder:
         Instead, the trace is screened for four looks left, right, left, right in a row
         (:func:`level_frame_looks`); once the fourth began :data:`LEVEL_FRAME_WAIT_SEC` ago, with no
         detector frame pending, the looks are judged by the same closing test as a detector frame
-        (:meth:`_reads_closed`) and, at the detector's pace, close the message.
+        (:meth:`_reads_closed`) and, at the sender's pace, close the message. Not in a message
+        re-opened tentatively on a closing frame (the detector's frames there are judged by
+        :meth:`_give_way`), except one opened on a frame found in the level (:meth:`_level_opening`).
         """
         if (
             not (self._by_reading and self.level_frames)
@@ -1776,8 +1779,7 @@ class EyeMessageDecoder:
         ):
             return None
         self._level_looked = now
-        lo, hi = LEVEL_FRAME_LOOK_HOLDS
-        t, lv = self.levels(now - 4.0 * hi * self._hold - 1.5, now)
+        t, lv = self.levels(now - 4.0 * LEVEL_FRAME_LOOK_HOLDS[1] * self._hold - 1.5, now)
         looks = level_frame_looks(t, lv, 0.5 * self._full, self._hold)
         if looks is None or now < looks[3][0] + LEVEL_FRAME_WAIT_SEC:
             return None
@@ -1829,7 +1831,8 @@ class EyeMessageDecoder:
         self._level_opened = True
 
     def _level_frame(self, looks: list[tuple[float, float, float]], now: float, half: float) -> list[Sweep]:
-        """Four sweeps into the looks of a frame found in the gaze level (:meth:`_level_closing`):
+        """Four sweeps into the looks of a frame found in the gaze level (:meth:`_level_closing`,
+        :meth:`_level_opening`):
         each ends where its look starts, its size is the level step into it (V, for ``half`` V per
         half swing)."""
         frame = []
