@@ -415,17 +415,26 @@ def test_a_missed_closing_frame_is_found_when_the_next_opening_frame_closes_the_
     assert abs(msgs[0].end - (missed + 4 * hold)) < 0.6
 
 
+def _lone_message(text: str, hold: float, missed: tuple[str, ...]) -> tuple[_ScriptedStream, float, float]:
+    """``text`` alone between rests, without the sweeps of its ``missed`` frames (``"opening"``,
+    ``"closing"``: the detector saw none of their sweeps). Returns the stream and where the opening
+    and closing frames start (s)."""
+    parts = [synth.centre(3), _message(text, hold), synth.centre(15)]
+    starts = np.cumsum([0.0] + [sum(g.hold for g in p) for p in parts])
+    stream = _ScriptedStream([g for p in parts for g in p])
+    frames = {"opening": starts[1], "closing": starts[2] - 5 * hold}  # four looks, then back to centre
+    spans = [frames[name] for name in missed]
+    stream.sweeps = [s for s in stream.sweeps if not any(a - 0.1 < s.onset < a + 4 * hold for a in spans)]
+    return stream, frames["opening"], frames["closing"]
+
+
 def test_a_closing_frame_the_detector_missed_is_found_in_the_gaze_level_at_once():
     # The detector reports no frame at all for the closing frame of "SOS" (natural REMs split its
     # sweeps), and nothing follows. The gaze level shows its four looks in a row: the message is read
     # within a second of the frame's fourth look, not after the long pause that gives a message up.
     hold = 0.6
-    parts = [synth.centre(3), _message("SOS", hold), synth.centre(15)]
-    starts = np.cumsum([0.0] + [sum(g.hold for g in p) for p in parts])
-    stream = _ScriptedStream([g for p in parts for g in p])
-    missed = starts[2] - 5 * hold  # the closing frame's four looks, then its return to centre
-    stream.sweeps = [s for s in stream.sweeps if not missed - 0.1 < s.onset < missed + 4 * hold]
-    msgs = stream.decode([stream.frame_at(starts[1], 0.8)])
+    stream, opening, missed = _lone_message("SOS", hold, ("closing",))
+    msgs = stream.decode([stream.frame_at(opening, 0.8)])
     assert [(m.ok, m.text) for m in msgs] == [(True, "SOS")]
     fourth_look = missed + 3 * hold
     assert 0.0 < msgs[0].detected_at - fourth_look < 1.0
@@ -441,14 +450,7 @@ def test_a_message_whose_two_frames_the_detector_missed_is_read_from_the_gaze_le
     # Natural REMs spoil both frames of "SOS": the detector reports neither. The gaze level holds the
     # opening frame's looks (a tentative opening) and the closing frame's (the closing test).
     hold = 0.7
-    parts = [synth.centre(3), _message("SOS", hold), synth.centre(15)]
-    starts = np.cumsum([0.0] + [sum(g.hold for g in p) for p in parts])
-    stream = _ScriptedStream([g for p in parts for g in p])
-    opening, closing = starts[1], starts[2] - 5 * hold
-    stream.sweeps = [
-        s for s in stream.sweeps
-        if not (opening - 0.1 < s.onset < opening + 4 * hold or closing - 0.1 < s.onset < closing + 4 * hold)
-    ]
+    stream, opening, closing = _lone_message("SOS", hold, ("opening", "closing"))
     msgs = stream.decode([], swing=2 * stream.HALF)  # calibrated: the swing keyed
     assert [(m.ok, m.text) for m in msgs] == [(True, "SOS")]
     assert msgs[0].onset == pytest.approx(opening, abs=0.2)
