@@ -1778,14 +1778,10 @@ class EyeMessageDecoder:
             or now < self._level_looked + LEVEL_FRAME_EVERY_SEC
         ):
             return None
-        self._level_looked = now
-        t, lv = self.levels(now - 4.0 * LEVEL_FRAME_LOOK_HOLDS[1] * self._hold - 1.5, now)
-        looks = level_frame_looks(t, lv, 0.5 * self._full, self._hold)
-        if looks is None or now < looks[3][0] + LEVEL_FRAME_WAIT_SEC:
+        back = 4.0 * LEVEL_FRAME_LOOK_HOLDS[1] * self._hold + 1.5
+        looks = self._new_level_looks(now, back, 0.5 * self._full, self._hold, self._body_t0)
+        if looks is None:
             return None
-        if looks[0][0] <= max(self._level_tried + LEVEL_FRAME_MAX_CENTRE_SEC, self._body_t0):
-            return None  # judged already (the screen's centre follows the trace), or the opening
-        self._level_tried = looks[0][0]
         frame = self._level_frame(looks, now, 0.5 * self._full)
         if not self._same_pace(frame):
             return None
@@ -1813,15 +1809,11 @@ class EyeMessageDecoder:
             or now < self._level_looked + LEVEL_FRAME_EVERY_SEC
         ):
             return
-        self._level_looked = now
         half = 0.5 * self.swing
-        t, lv = self.levels(now - 4.0 * LEVEL_FRAME_LOOK_HOLDS[1] * CODE_GAP_RANGE_SEC[1] - 1.5, now)
-        looks = level_frame_looks(t, lv, half)
-        if looks is None or now < looks[3][0] + LEVEL_FRAME_WAIT_SEC:
+        back = 4.0 * LEVEL_FRAME_LOOK_HOLDS[1] * CODE_GAP_RANGE_SEC[1] + 1.5
+        looks = self._new_level_looks(now, back, half, None, self._last_close_end + 0.5)
+        if looks is None:
             return
-        if looks[0][0] <= max(self._level_tried + LEVEL_FRAME_MAX_CENTRE_SEC, self._last_close_end + 0.5):
-            return
-        self._level_tried = looks[0][0]
         swings = np.abs(np.diff([level for _, _, level in looks]))
         frame = self._level_frame(looks, now, half)
         if min(swings) < 2.0 * eye_code.FULL_SWING_MIN_FRAC or not _code_pace(frame):
@@ -1829,6 +1821,24 @@ class EyeMessageDecoder:
         self._level_frame_end = frame[-1].end
         self._start(frame, tentative=True)
         self._level_opened = True
+
+    def _new_level_looks(
+        self, now: float, back: float, half: float, hold: float | None, not_before: float
+    ) -> list[tuple[float, float, float]] | None:
+        """The looks of a frame the level screen shows in the last ``back`` s (:func:`level_frame_looks`,
+        ``half`` V per half swing, the sender's ``hold`` if known), once its fourth look began
+        :data:`LEVEL_FRAME_WAIT_SEC` ago; ``None`` for none, for one judged already (the screen's centre
+        follows the trace, so its looks shift a little) and for one starting before ``not_before`` (s)."""
+        assert self.levels is not None
+        self._level_looked = now
+        t, lv = self.levels(now - back, now)
+        looks = level_frame_looks(t, lv, half, hold)
+        if looks is None or now < looks[3][0] + LEVEL_FRAME_WAIT_SEC:
+            return None
+        if looks[0][0] <= max(self._level_tried + LEVEL_FRAME_MAX_CENTRE_SEC, not_before):
+            return None
+        self._level_tried = looks[0][0]
+        return looks
 
     def _level_frame(self, looks: list[tuple[float, float, float]], now: float, half: float) -> list[Sweep]:
         """Four sweeps into the looks of a frame found in the gaze level (:meth:`_level_closing`,
