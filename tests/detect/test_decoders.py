@@ -142,11 +142,15 @@ def test_emg_stream_decoder_ignores_a_lone_twitch():
 
 
 # -- streaming, end to end on synthetic EOG ---------------------------------------------------
-@pytest.mark.parametrize("n", [1, 2, 4])
+@pytest.mark.parametrize("n", [0, 1, 2, 4, 6])
 def test_count_answer_end_to_end(n):
-    msgs, _ = run_eye(eye_code.count_answer(n, hold=0.6), mode="count", seed=n)
+    msgs, trace = run_eye(eye_code.count_answer(n, hold=0.6), mode="count", seed=n)
     assert [m.value for m in msgs] == [str(n)]
     assert msgs[0].data["kind"] == "count" and len(msgs[0].data["symbols"]) == n
+    # Read within 0.5 s of the closing frame's 4th sweep, though a body of 2 or more is itself made of
+    # LRLR looks: the rests before the closing frame tell it.
+    fourth = trace.sweeps[-2]
+    assert msgs[0].data["detected_at"] - (fourth.onset + fourth.duration) <= 0.5
 
 
 @pytest.mark.parametrize("text", ["SOS", "HI MOM", "E"])

@@ -14,7 +14,7 @@ from dreamlink.detect.decoders import (
     decode_eye_morse_framed,
     decode_eye_morse_path,
 )
-from dreamlink.detect.eye_hsmm import best_path, closing_test, whole_message
+from dreamlink.detect.eye_hsmm import best_path, closing_test, count_closing_test, whole_message
 from dreamlink.link import eye_code
 from dreamlink.sim.gestures import gaze_to_eog, render_gaze
 from dreamlink.sources.base import SourceInfo
@@ -186,6 +186,45 @@ def _with_frame(t: np.ndarray, lv: np.ndarray, hold: float, half: float = 300e-6
     parts[-1] = parts[-1][: max(2, n // 3)]
     x = np.concatenate([lv, np.full(int(round(1.0 / STEP)), 0.0), *parts])
     return (np.arange(x.size) + 0.5) * STEP, x
+
+
+def count_trace(n: int, hold: float, upto_looks: int | None = None, half: float = 300e-6):
+    """Gaze level (V, + = left) of a count answer from its body's start (0.3 s after the opening
+    frame's last sweep) through ``upto_looks`` looks after the first rest (default: the body and all
+    four closing looks), the last look cut 0.4 s after it starts, as the decoder judges it."""
+    parts = [(-1.0, hold - 0.3), (0.0, hold + eye_code.COUNT_FIRST_REST_SEC)]
+    looks = [(1.0, hold), (-1.0, hold)] * n
+    looks_after = looks + [(0.0, eye_code.COUNT_LAST_REST_SEC)] + [(1.0, hold), (-1.0, hold)] * 2
+    side = [g for g in looks_after if g[0] != 0.0]
+    k = len(side) if upto_looks is None else upto_looks
+    kept, seen = [], 0
+    for g, d in looks_after:
+        if g != 0.0:
+            seen += 1
+            if seen == k:
+                kept.append((g, 0.4))
+                break
+        kept.append((g, d))
+    lv = np.concatenate([np.full(int(round(d / STEP)), g * half) for g, d in parts + kept])
+    t = (np.arange(lv.size) + 0.5) * STEP
+    return t, lv
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 4])
+def test_count_closing_test_finds_the_frame_by_the_rests(n):
+    # A count's body is made of the frame's own looks (a "2" is an LRLR): the closing frame is the
+    # four looks after the code's rest before it, and the reading counts the looks before that rest.
+    hold = 0.7
+    t, lv = count_trace(n, hold)
+    closed = count_closing_test(lv / 300e-6, t, hold)
+    assert closed is not None and closed.gain > 5
+    assert [s.state for s in closed.frame()] == ["f1", "f2", "f3", "f4"]
+    assert sum(s.state == "right" for s in closed.segments) == n
+    if n >= 2:
+        # The body's own first four looks, after the first rest only: a count going on.
+        t2, lv2 = count_trace(n, hold, upto_looks=4)
+        inside = count_closing_test(lv2 / 300e-6, t2, hold)
+        assert inside is None or inside.gain < 0
 
 
 def test_closing_test_tells_a_frame_from_elements():

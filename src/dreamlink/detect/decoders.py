@@ -108,7 +108,14 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from dreamlink.detect.eye_hsmm import TraceReading, best_path, closing_test, whole_message
+from dreamlink.detect.eye_hsmm import (
+    Segment,
+    TraceReading,
+    best_path,
+    closing_test,
+    count_closing_test,
+    whole_message,
+)
 from dreamlink.detect.eye_sweeps import (
     LEVEL_STEP_SEC,
     EyeSettings,
@@ -514,6 +521,12 @@ LEVEL_FRAME_MIN_GAIN = CLOSING_WEAK_GAIN
 #: allows 0.4: in the level alone, a shorter look was more often a natural REM, on 40 draws of
 #: ``benchmarks/signals.py``, seeds 101–313).
 LEVEL_FRAME_LOOK_HOLDS = (0.5, 2.2)
+#: A count answer closes on four looks found in the gaze level when the count closing test
+#: (:func:`~dreamlink.detect.eye_hsmm.count_closing_test`) gains at least this much (blocks).
+COUNT_CLOSING_MIN_GAIN = 0.0
+#: The largest count answer read live: a count message still open after its looks would have ended
+#: (:func:`count_time_limit`) is given up.
+COUNT_MAX_ANSWER = 10
 
 
 def level_frame_looks(
@@ -868,8 +881,6 @@ def decode_count_path(
     left and the next right fixation are not a swing apart (< :data:`HSMM_MIN_SWING` half swings).
     """
     kind = "count"
-    times = np.asarray(times, dtype=float)
-    levels = np.asarray(levels, dtype=float)
     unit = max(float(hold_sec), 0.25)
     found = _level_segments_x(times, levels, half, unit, MIN_DWELL_UNITS * 0.5) if half > 0 else None
     if found is None:
@@ -877,7 +888,15 @@ def decode_count_path(
     path = best_path(found[1], times, unit, "count")
     if path is None:
         return _unreadable(kind, "the gaze trace does not follow the count code", onset, end)
-    segs = path[0]
+    return _count_of(path[0], onset, end)
+
+
+def _count_of(segs: Sequence[Segment], onset: float, end: float, zero_ok: bool = False) -> Decoded:
+    """The count answer of a count body's segments (:func:`~dreamlink.detect.eye_hsmm.best_path`,
+    :func:`~dreamlink.detect.eye_hsmm.count_closing_test`): the number of ``right`` looks, each a full
+    swing (≥ :data:`HSMM_MIN_SWING` half swings) from the left look before it. "0" only with
+    ``zero_ok`` (a reading that found the closing frame after the code's two rests)."""
+    kind = "count"
     symbols = []
     for i, seg in enumerate(segs):
         if seg.state != "right":
@@ -887,6 +906,8 @@ def decode_count_path(
             return _unreadable(kind, f"no full swing to the right at {seg.start:.2f} s", onset, end)
         symbols.append(("1", float(np.clip(min(prev.fit, seg.fit), 0.05, 1.0))))
     if not symbols:
+        if zero_ok:
+            return Decoded(kind, True, "0", (), 1.0, "", onset, end)
         return _unreadable(kind, "no count between the LRLR frames", onset, end)
     conf = _combine([c for _, c in symbols])
     return Decoded(kind, True, str(len(symbols)), tuple(symbols), conf, "", onset, end)
@@ -983,6 +1004,13 @@ def decode_count_levels(
         ("1", 1.0 if seg[2] - seg[1] >= 0.6 * hold_sec else 0.7) for seg in sides if seg[0] < 0
     )
     return Decoded(kind, True, str(len(symbols)), symbols, _combine([c for _, c in symbols]), "", onset, end)
+
+
+def count_time_limit(hold_sec: float) -> float:
+    """How long (s) after its opening frame's end a count message of at most
+    :data:`COUNT_MAX_ANSWER` sent with fixations of ``hold_sec`` (s) ends: its rests and looks, +25 %."""
+    rests = hold_sec + eye_code.COUNT_FIRST_REST_SEC + eye_code.COUNT_LAST_REST_SEC
+    return 1.25 * (rests + (2 * COUNT_MAX_ANSWER + 4) * hold_sec)
 
 
 def morse_thresholds(hold_sec: float) -> tuple[float, float]:
@@ -1129,6 +1157,8 @@ class EyeMessageDecoder:
         self._level_tried = -np.inf
         self._level_frame_end = -np.inf
         self._level_opened = False  # the open message was opened on a frame found in the level
+        # Count answers closed on frames found in the gaze level (:meth:`_count_closing`) only.
+        self._counts_by_level = self.mode == "count" and self.levels is not None and self.level_frames
 
     @property
     def active(self) -> bool:
@@ -1391,6 +1421,8 @@ class EyeMessageDecoder:
                 return None
         self._body.append(sweep)
         self._last_end = sweep.end
+        if self._counts_by_level:
+            return None  # (closed by :meth:`_count_closing`)
         close = self._closing()
         if self._by_reading:
             # Judged once the gaze trace shows the frame's last look (:meth:`_judge_pending`).
@@ -1713,7 +1745,7 @@ class EyeMessageDecoder:
             res = self._judge_pending(now)
             if res is not None or self._pending:
                 return res
-        res = self._level_closing(now)
+        res = self._level_closing(now) or self._count_closing(now)
         if res is not None or self._open is None:
             return res
         quiet = now - self._last_end
@@ -1725,7 +1757,7 @@ class EyeMessageDecoder:
             if quiet >= lone:
                 self._open = None
             return None
-        if self.mode != "morse" and quiet >= 2.0 + 1.5 * self._hold:
+        if self.mode != "morse" and not self._counts_by_level and quiet >= 2.0 + 1.5 * self._hold:
             close = self._closing()
             if close is not None:
                 inner = self._body[: close[0]]
@@ -1737,7 +1769,8 @@ class EyeMessageDecoder:
                     self._body = []
                     return None
         longest_rest = 1.3 * eye_code.WORD_GAP_UNITS * eye_code.morse_unit(self._hold)  # a word gap, +30 %
-        if quiet >= max(EYE_MAX_PAUSE_SEC, longest_rest + 2.0):
+        too_long = self._counts_by_level and now - self._open[-1].end > count_time_limit(self._hold)
+        if quiet >= max(EYE_MAX_PAUSE_SEC, longest_rest + 2.0) or too_long:
             if self._weak is not None:
                 return self._close_on(*self._weak, now)
             onset = self._open[0].onset
@@ -1792,6 +1825,45 @@ class EyeMessageDecoder:
         start = inside[0] if inside else len(self._body)
         self._level_frame_end = frame[-1].end
         return self._close_on(frame, start, len(self._body), reading, now)
+
+    def _count_closing(self, now: float) -> Decoded | None:
+        """Close the open count answer on its closing frame, found in the gaze level.
+
+        A count's body is made of the same looks as its frames (a "2" is an LRLR), so the detector's
+        markers cannot tell the closing frame; the code's rests can. The trace is screened for four
+        looks left, right, left, right in a row at the sender's pace (:func:`level_frame_looks`); once
+        the fourth began :data:`LEVEL_FRAME_WAIT_SEC` ago, the body's trace through them is read as a
+        count ended by them and as a count going on
+        (:func:`~dreamlink.detect.eye_hsmm.count_closing_test`). At a gain of
+        :data:`COUNT_CLOSING_MIN_GAIN` the message ends, read from that reading (:func:`_count_of`).
+        """
+        if (
+            not self._counts_by_level
+            or self._open is None
+            or now < self._level_looked + LEVEL_FRAME_EVERY_SEC
+        ):
+            return None
+        half = 0.5 * self._full
+        back = 4.0 * LEVEL_FRAME_LOOK_HOLDS[1] * self._hold + 1.5
+        looks = self._new_level_looks(now, back, half, self._hold, self._body_t0)
+        if looks is None:
+            return None
+        frame = self._level_frame(looks, now, half)
+        if not self._same_pace(frame):
+            return None
+        trace = self._trace_through(frame, self._body_t0)
+        test = None if trace is None else count_closing_test(trace[1], trace[0], self._hold)
+        if test is None or test.gain < COUNT_CLOSING_MIN_GAIN:
+            return None
+        found = test.frame()
+        if not found or abs(found[0].start - looks[0][0]) > CLOSING_ALIGN_SEC:
+            return None
+        onset, end = self._open[0].onset, frame[-1].end
+        res = _count_of(test.segments, onset, end, zero_ok=True)
+        self._level_frame_end = self._last_close_end = end
+        self._open = None
+        self._body = []
+        return replace(res, detected_at=now)
 
     def _level_opening(self, now: float) -> None:
         """Open a message tentatively on an opening frame the detector missed, found in the gaze level.

@@ -602,6 +602,86 @@ def closing_test(x: np.ndarray, times: np.ndarray, unit: float, hold: float) -> 
     return None if found is None else TraceReading(*found)
 
 
+#: A count answer's body ending in its closing frame (:func:`count_closing_test`): the opening frame's
+#: last look (optional), the timed first rest, left and right looks in pairs, the rest before the
+#: closing frame, its four looks (the fourth still going on) and a free rest.
+_COUNT_CLOSED_NEXT = {
+    "start": ("pre", "c_first"),
+    "pre": ("c_first",),
+    "c_first": ("left", "c_pre"),
+    "left": ("right",),
+    "right": ("left", "c_pre"),
+    "c_pre": ("f1",),
+    "f1": ("f2",),
+    "f2": ("f3",),
+    "f3": ("f4",),
+    "f4": ("c_last",),
+}
+#: Its rival: the count's looks still going on (the trace ends inside a look or a rest).
+_COUNT_OPEN_NEXT = {
+    "start": ("pre", "c_first"),
+    "pre": ("c_first",),
+    "c_first": ("left", "tail_l", "tail_c"),
+    "left": ("right", "tail_r"),
+    "right": ("left", "tail_l", "tail_c"),
+}
+
+
+def _count_states(unit: float, hold: float) -> tuple[_State, ...]:
+    """The states of both count grammars read with a unit of ``unit`` seconds (each look lasts one),
+    for a sender whose hold is ``hold`` seconds: the rests timed by the code (the opening frame's
+    hold and :data:`~dreamlink.link.eye_code.COUNT_FIRST_REST_SEC`, not much longer: a longer first
+    rest is the "0" answer's two rests; :data:`~dreamlink.link.eye_code.COUNT_LAST_REST_SEC`, possibly
+    longer: a sender who pauses before the closing frame)."""
+    looks = tuple(_State(f"f{k}", 1.0 if k % 2 else -1.0, 1.0, 0.4, 2.2) for k in range(1, 4))
+    return (
+        _COUNT_STATES[0],
+        _State("c_first", 0.0, (hold + eye_code.COUNT_FIRST_REST_SEC) / unit, 0.4, 2.0),
+        *_COUNT_STATES[2:4],
+        _State("c_pre", 0.0, eye_code.COUNT_LAST_REST_SEC / unit, 0.5, 12.0, long_ok=True),
+        *looks,
+        _State("f4", -1.0, None),
+        _COUNT_STATES[-1],
+        *_TAIL_STATES,
+    )
+
+
+def count_closing_test(x: np.ndarray, times: np.ndarray, hold: float) -> TraceReading | None:
+    """Read a count answer's gaze trace that ends inside a candidate closing frame.
+
+    A count body (:func:`dreamlink.link.eye_code.count_answer`) is made of the same looks as its
+    frames: a "2" is an LRLR itself. What tells the closing frame is the code's rests: a hold and 1 s
+    at centre after the opening frame, then the looks in pairs, 1.5 s at centre, then the closing frame. The
+    reading is "first rest, left-right pairs, rest, frame" (the frame's fourth look ``f4`` still in
+    progress at the trace's end); its rival, the pairs still going on. The gain is large when the
+    last four looks follow a rest that the body's looks do not leave, and negative when they are
+    the body's own (a "2" or the pairs of a larger count, after the first rest only).
+
+    Parameters
+    ----------
+    x, times : numpy.ndarray
+        Gaze level in half-swing units (positive = left) and block centres (s), from the body's
+        start (0.3 s after the opening frame's last sweep) to the candidate frame's fourth look.
+    hold : float
+        The sender's fixation time (s): each look of the body and of the frame lasts this long.
+
+    Returns
+    -------
+    TraceReading | None
+        ``None`` when the trace cannot be read as a count followed by a frame; the reading's unit is
+        the hold it was read with.
+    """
+    x, times, step = _blocks(np.asarray(x, dtype=float), np.asarray(times, dtype=float))
+    if x.size < 8:
+        return None
+    found = _reading_and_rival(
+        x, times, step, max(float(hold), 0.25),
+        lambda u: (_count_states(u, hold), _COUNT_CLOSED_NEXT, ("f4", "c_last")),
+        lambda u: (_count_states(u, hold), _COUNT_OPEN_NEXT, ("tail_l", "tail_r", "tail_c", "c_first")),
+    )
+    return None if found is None else TraceReading(*found)
+
+
 def _timed_first_rest(states: tuple[_State, ...], unit: float) -> tuple[_State, ...]:
     """The grammar with the body's first centre rest timed: :data:`~dreamlink.link.eye_code.FRAME_REST_SEC`
     after the opening frame, possibly longer (a sender who pauses), not much shorter (down to

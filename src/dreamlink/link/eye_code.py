@@ -84,6 +84,8 @@ FRAME_REST_SEC = 2.0
 LETTER_PAUSE_SEC = LETTER_GAP_UNITS * MIN_UNIT_SEC
 #: Pause between words of eye-Morse at the shortest unit (s).
 WORD_PAUSE_SEC = WORD_GAP_UNITS * MIN_UNIT_SEC
+#: Centre rest (s) after the opening frame of a count answer, and before its closing frame.
+COUNT_FIRST_REST_SEC, COUNT_LAST_REST_SEC = 1.0, 1.5
 #: The marker's sweep directions.
 LRLR: tuple[Direction, ...] = ("L", "R", "L", "R")
 
@@ -116,8 +118,8 @@ def count_answer(n: int, hold: float = 0.5) -> list[Gesture]:
     body: list[Gesture] = []
     for _ in range(n):
         body += [Gesture(-1, hold), Gesture(1, hold)]
-    body.append(Gesture(0, 1.5))
-    return lrlr(hold) + [Gesture(0, 1.0)] + body + lrlr(hold)
+    body.append(Gesture(0, COUNT_LAST_REST_SEC))
+    return lrlr(hold) + [Gesture(0, COUNT_FIRST_REST_SEC)] + body + lrlr(hold)
 
 
 def morse_unit(hold: float) -> float:
