@@ -640,7 +640,9 @@ def _count_states(unit: float, hold: float) -> tuple[_State, ...]:
         *_COUNT_STATES[2:4],
         _State("c_pre", 0.0, eye_code.COUNT_LAST_REST_SEC / unit, 0.5, 12.0, long_ok=True),
         *looks,
-        _State("f4", -1.0, None),
+        # The fourth look is still going on: at least a quarter hold of it is in the trace (no
+        # penalty from there on).
+        _State("f4", -1.0, 0.25, 1.0, 48.0, long_ok=True),
         _COUNT_STATES[-1],
         *_TAIL_STATES,
     )
