@@ -559,3 +559,16 @@ def test_a_tentative_message_that_does_not_read_is_read_from_the_opening_frame_i
         assert (res and res.text) == read
         if res:
             assert abs(res.onset - starts[3]) < 0.3
+
+
+def test_a_count_whose_closing_frame_the_screen_misses_is_read_from_the_whole_trace():
+    # The closing frame's last look stops short of the right (a third of the way): the level screen
+    # sees no fourth look, so the count is not closed as it ends. When it is given up, the whole
+    # trace is read as a count ended by a frame: the frame is there, and so is the answer.
+    gestures = eye_code.count_answer(3, hold=0.6)
+    last_look = max(i for i, g in enumerate(gestures) if g.gaze > 0)
+    gestures[last_look] = eye_code.Gesture(0.3, gestures[last_look].hold)
+    msgs, trace = run_eye(gestures + synth.centre(12), mode="count", seed=5)
+    assert [m.value for m in msgs] == ["3"]
+    # Read when given up, not as the frame ended.
+    assert msgs[0].data["detected_at"] - (trace.sweeps[-2].onset + trace.sweeps[-2].duration) > 5.0

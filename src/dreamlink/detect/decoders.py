@@ -1011,6 +1011,21 @@ def decode_count_levels(
     return Decoded(kind, True, str(len(symbols)), symbols, _combine([c for _, c in symbols]), "", onset, end)
 
 
+def _count_closed(test: TraceReading) -> bool:
+    """Whether a count closing reading (:func:`~dreamlink.detect.eye_hsmm.count_closing_test`) ends
+    the message: a gain of :data:`COUNT_CLOSING_MIN_GAIN`, a rest before the frame that fits a rest
+    (:data:`COUNT_REST_MIN_FIT`) and the frame's looks each a swing from the last (≥
+    :data:`HSMM_MIN_SWING` half swings: on REM counts of ``benchmarks/signals.py``, seeds 1–4, 276 of
+    282 true closing frames and 5 of 13 frames read inside a body pass both checks)."""
+    found = test.frame()
+    if test.gain < COUNT_CLOSING_MIN_GAIN or len(found) != 4:
+        return False
+    if any(seg.state == "c_pre" and seg.fit < COUNT_REST_MIN_FIT for seg in test.segments):
+        return False
+    f1, f2, f3, f4 = (seg.level for seg in found)
+    return min(f1 - f2, f3 - f2, f3 - f4) >= HSMM_MIN_SWING  # (else a look is a natural REM)
+
+
 def count_time_limit(hold_sec: float) -> float:
     """How long (s) after its opening frame's end a count message of at most
     :data:`COUNT_MAX_ANSWER` sent with fixations of ``hold_sec`` (s) ends: its rests and looks, +25 %."""
@@ -1795,6 +1810,10 @@ class EyeMessageDecoder:
                 res = self._given_up(t, lv, now, "no closing LRLR frame", self._last_end)
                 self._open = None
                 return res
+            if self._counts_by_level:
+                res = self._count_given_up(now)
+                self._open = None
+                return res
             self._open = None
             kind = "count" if self.mode == "count" else "eye_morse"
             return _unreadable(kind, "no closing LRLR frame", onset, self._last_end, now)
@@ -1846,12 +1865,8 @@ class EyeMessageDecoder:
         looks left, right, left, right in a row at the sender's pace (:func:`level_frame_looks`); once
         the fourth began :data:`LEVEL_FRAME_WAIT_SEC` ago, the body's trace through them is read as a
         count ended by them and as a count going on
-        (:func:`~dreamlink.detect.eye_hsmm.count_closing_test`). At a gain of
-        :data:`COUNT_CLOSING_MIN_GAIN`, with a rest before the looks that fits a rest
-        (:data:`COUNT_REST_MIN_FIT`) and each look a swing from the last (≥ :data:`HSMM_MIN_SWING`
-        half swings: on REM counts of ``benchmarks/signals.py``, seeds 1–4, 276 of 282 true closing
-        frames and 5 of 13 frames read inside a body pass both), the message ends, read from that
-        reading (:func:`_count_of`).
+        (:func:`~dreamlink.detect.eye_hsmm.count_closing_test`). When that reading closes the count
+        (:func:`_count_closed`), the message ends, read from it (:func:`_count_of`).
         """
         if (
             not self._counts_by_level
@@ -1869,22 +1884,30 @@ class EyeMessageDecoder:
             return None
         trace = self._trace_through(frame, self._body_t0, count=True)
         test = None if trace is None else count_closing_test(trace[1], trace[0], self._hold)
-        if test is None or test.gain < COUNT_CLOSING_MIN_GAIN:
+        if test is None or not _count_closed(test):
             return None
-        found = test.frame()
-        if not found or abs(found[0].start - looks[0][0]) > CLOSING_ALIGN_SEC:
+        if abs(test.frame()[0].start - looks[0][0]) > CLOSING_ALIGN_SEC:
             return None
-        if any(seg.state == "c_pre" and seg.fit < COUNT_REST_MIN_FIT for seg in test.segments):
-            return None
-        f1, f2, f3, f4 = (seg.level for seg in found)
-        if min(f1 - f2, f3 - f2, f3 - f4) < HSMM_MIN_SWING:
-            return None  # not four looks a swing apart: a look of the trace's last ones is a natural REM
         onset, end = self._open[0].onset, frame[-1].end
         res = _count_of(test.segments, onset, end, zero_ok=True)
         self._level_frame_end = self._last_close_end = end
         self._open = None
         self._body = []
         return replace(res, detected_at=now)
+
+    def _count_given_up(self, now: float) -> Decoded:
+        """A count message given up (no closing frame found as it ended): its closing frame may still
+        be in the gaze level, found by reading the whole trace as a count ended by a frame
+        (:func:`~dreamlink.detect.eye_hsmm.count_closing_test`, judged by :func:`_count_closed`);
+        otherwise it is unreadable."""
+        assert self._open is not None and self.levels is not None
+        onset = self._open[0].onset
+        t, lv = self.levels(self._body_t0, now)
+        found = _level_segments_x(t, lv, 0.5 * self._full, max(self._hold, 0.25), MIN_DWELL_UNITS * 0.5)
+        test = None if found is None else count_closing_test(found[1], t, self._hold)
+        if test is None or not _count_closed(test):
+            return _unreadable("count", "no closing LRLR frame", onset, self._last_end, now)
+        return replace(_count_of(test.segments, onset, test.frame()[3].start, zero_ok=True), detected_at=now)
 
     def _level_opening(self, now: float) -> None:
         """Open a message tentatively on an opening frame the detector missed, found in the gaze level.
