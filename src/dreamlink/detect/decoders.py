@@ -17,12 +17,19 @@ Eye messages (:class:`EyeMessageDecoder`, streaming)
 
     * Count answer: LRLR, *n* excursions (left then right: a half sweep to the left, *n* full swings
       to the right with full swings back between them, a half sweep back to centre), LRLR. The
-      answer is the number of rightward swings (read from the level as a whole first,
-      :func:`decode_count_path`). The closing LRLR of a count looks like the body of
-      a "2"; a closing frame that follows the body's half sweep back to centre is read at once,
-      otherwise the count is decoded once the eyes have rested ``2 + 1.5 × hold`` seconds after a
-      closing marker. With the level trace the body is read from the gaze level
-      (:func:`decode_count_levels`: the number of fixations at the right).
+      answer is the number of rightward swings. A count's body is made of the frame's own looks (a
+      "2" is an LRLR), so with the gaze level and ``mode="count"`` the detector's markers do not
+      close it: four looks left, right, left, right found in the level as they end
+      (:func:`level_frame_looks`) close it when the trace through them reads as "the code's first
+      rest, left-right pairs, the code's rest, the frame" better than as the pairs going on
+      (:meth:`EyeMessageDecoder._count_closing`,
+      :func:`~dreamlink.detect.eye_hsmm.count_closing_test`); that reading gives the answer. A
+      count given up (no such frame, :func:`count_time_limit`) is read from its whole trace the
+      same way (:meth:`EyeMessageDecoder._count_given_up`). Otherwise (``mode="auto"``, or no
+      level) a closing frame that follows the body's half sweep back to centre is read at once,
+      or the count is decoded once the eyes have rested ``2 + 1.5 × hold`` seconds after a
+      closing marker, from the level as a whole first (:func:`decode_count_path`), then fixation
+      by fixation (:func:`decode_count_levels`: the number of fixations at the right).
     * Eye-Morse: LRLR, then each symbol is one full swing between the extremes framed by centre
       rests (centre → left → right → centre = dot, centre → right → left → centre = dash), LRLR. A
       Morse message is decoded as soon as its closing marker is seen (the marker has three full
