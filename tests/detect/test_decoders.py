@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dreamlink.detect import Calibration, detect_array
+from dreamlink.detect import Calibration, decoders, detect_array
 from dreamlink.detect.decoders import (
     CLOSING_WEAK_CONF,
     Decoded,
@@ -561,14 +561,28 @@ def test_a_tentative_message_that_does_not_read_is_read_from_the_opening_frame_i
             assert abs(res.onset - starts[3]) < 0.3
 
 
-def test_a_count_whose_closing_frame_the_screen_misses_is_read_from_the_whole_trace():
-    # The closing frame's last look stops short of the right (a third of the way): the level screen
-    # sees no fourth look, so the count is not closed as it ends. When it is given up, the whole
-    # trace is read as a count ended by a frame: the frame is there, and so is the answer.
+def _count_with_a_weak_last_look() -> list:
+    """A count of 3 whose closing frame's last look stops a third of the way to the right."""
     gestures = eye_code.count_answer(3, hold=0.6)
     last_look = max(i for i, g in enumerate(gestures) if g.gaze > 0)
     gestures[last_look] = eye_code.Gesture(0.3, gestures[last_look].hold)
-    msgs, trace = run_eye(gestures + synth.centre(12), mode="count", seed=5)
+    return gestures + synth.centre(12)
+
+
+def test_a_count_whose_closing_frame_the_screen_misses_is_read_from_the_whole_trace():
+    # The level screen sees no fourth look (it is a third of the way right), so it does not close
+    # the count; the whole trace, read as a count ended by a frame, does, as the frame ends.
+    msgs, trace = run_eye(_count_with_a_weak_last_look(), mode="count", seed=5)
     assert [m.value for m in msgs] == ["3"]
-    # Read when given up, not as the frame ended.
-    assert msgs[0].data["detected_at"] - (trace.sweeps[-2].onset + trace.sweeps[-2].duration) > 5.0
+    weak = [sw for sw in trace.sweeps if sw.direction == "R"][-1]  # the sweep into the weak look
+    after = msgs[0].data["detected_at"] - (weak.onset + weak.duration)
+    assert 0.0 < after <= decoders.COUNT_READ_BACK_SEC + 0.3
+
+
+def test_a_count_given_up_is_read_from_the_whole_trace(monkeypatch):
+    # The same count with the reading as the frame ends turned off: it is read when given up.
+    monkeypatch.setattr(decoders, "COUNT_READ_MIN_GAIN", np.inf)
+    msgs, trace = run_eye(_count_with_a_weak_last_look(), mode="count", seed=5)
+    assert [m.value for m in msgs] == ["3"]
+    weak = [sw for sw in trace.sweeps if sw.direction == "R"][-1]
+    assert msgs[0].data["detected_at"] - (weak.onset + weak.duration) > 5.0
