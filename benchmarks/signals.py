@@ -489,8 +489,9 @@ def main() -> None:
         "or of the last twitch (EMG)."
     )
     print(
-        "Count answers are read as soon as the closing frame follows the body's return to centre "
-        "(otherwise once the eyes rest after it: the long p99)."
+        "Count answers (eye_code='count') close on four looks found in the gaze level after the code's "
+        "rest, about 0.4 s after the fourth began; a count whose frame is not found is read when given "
+        "up (the long p99)."
     )
     if draws:
         print_rem_draws(draws, bgs[0])
