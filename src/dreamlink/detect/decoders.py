@@ -1892,23 +1892,26 @@ class EyeMessageDecoder:
         half = 0.5 * self._full
         back = 4.0 * LEVEL_FRAME_LOOK_HOLDS[1] * self._hold + 1.5
         looks = self._new_level_looks(now, back, half, self._hold, self._body_t0)
-        frame = None if looks is None else self._level_frame(looks, now, half)
-        test = None
-        if looks is not None and frame is not None and self._same_pace(frame):
-            trace = self._trace_through(frame, self._body_t0, count=True)
-            test = None if trace is None else count_closing_test(trace[1], trace[0], self._hold)
-            if test is not None and (
-                not _count_closed(test) or abs(test.frame()[0].start - looks[0][0]) > CLOSING_ALIGN_SEC
-            ):
-                test = None
-        if test is None or frame is None:
+        if looks is None:
             return self._count_read_through(now)
-        onset, end = self._open[0].onset, frame[-1].end
-        res = _count_of(test.segments, onset, end, zero_ok=True)
+        frame = self._level_frame(looks, now, half)
+        trace = self._trace_through(frame, self._body_t0, count=True) if self._same_pace(frame) else None
+        test = None if trace is None else count_closing_test(trace[1], trace[0], self._hold)
+        if test is None or not _count_closed(test):
+            return self._count_read_through(now)
+        if abs(test.frame()[0].start - looks[0][0]) > CLOSING_ALIGN_SEC:
+            return self._count_read_through(now)
+        return self._close_count(test, frame[-1].end, now)
+
+    def _close_count(self, test: TraceReading, end: float, at: float) -> Decoded:
+        """End the open count at ``end`` (s: its closing frame's fourth look), read from the closing
+        reading ``test``; ``at`` (s) is the time of the decision."""
+        assert self._open is not None
+        res = _count_of(test.segments, self._open[0].onset, end, zero_ok=True)
         self._level_frame_end = self._last_close_end = end
         self._open = None
         self._body = []
-        return replace(res, detected_at=now)
+        return replace(res, detected_at=at)
 
     def _count_read_through(self, now: float) -> Decoded | None:
         """Close the open count on a frame the level screen did not show, found by reading the whole
@@ -1924,12 +1927,7 @@ class EyeMessageDecoder:
         end = test.frame()[3].start
         if not now - COUNT_READ_BACK_SEC <= end <= now - LEVEL_FRAME_WAIT_SEC:
             return None
-        assert self._open is not None
-        res = _count_of(test.segments, self._open[0].onset, end, zero_ok=True)
-        self._level_frame_end = self._last_close_end = end
-        self._open = None
-        self._body = []
-        return replace(res, detected_at=now)
+        return self._close_count(test, end, now)
 
     def _count_trace_reading(self, now: float) -> TraceReading | None:
         """The open count's whole trace so far read as a count ended by a frame

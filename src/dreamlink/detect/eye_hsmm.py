@@ -38,6 +38,8 @@ make what a sweep detector takes for an LRLR marker:
 * :func:`whole_message`: a trace that ends in a closing frame read as a whole message, to find an
   opening frame the detector missed (its four looks before the body's first rest).
 * :func:`best_path` with ``"framed"``: a closing frame the detector missed, inside a body's trace.
+* :func:`count_closing_test`: the same for a count answer, whose body is made of the frame's own
+  looks: the code's rests before the body and before the closing frame tell them apart.
 
 The recursion runs in a numba kernel (:func:`_viterbi_kernel`): a message of several minutes is
 read in tens of milliseconds.
@@ -653,11 +655,11 @@ def count_closing_test(x: np.ndarray, times: np.ndarray, hold: float) -> TraceRe
 
     A count body (:func:`dreamlink.link.eye_code.count_answer`) is made of the same looks as its
     frames: a "2" is an LRLR itself. What tells the closing frame is the code's rests: a hold and 1 s
-    at centre after the opening frame, then the looks in pairs, 1.5 s at centre, then the closing frame. The
-    reading is "first rest, left-right pairs, rest, frame" (the frame's fourth look ``f4`` still in
-    progress at the trace's end); its rival, the pairs still going on. The gain is large when the
-    last four looks follow a rest that the body's looks do not leave, and negative when they are
-    the body's own (a "2" or the pairs of a larger count, after the first rest only).
+    at centre after the opening frame, then the looks in pairs, 1.5 s at centre, then the closing
+    frame. The reading is "first rest, left-right pairs, rest, frame" (the frame's fourth look
+    ``f4`` still in progress at the trace's end); its rival, the pairs still going on. The gain is
+    large when the last four looks follow a rest that the body's looks do not leave, and negative
+    when they are the body's own (a "2" or the pairs of a larger count, after the first rest only).
 
     Parameters
     ----------
