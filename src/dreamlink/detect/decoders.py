@@ -789,6 +789,14 @@ def _morse_body_blocks(times: np.ndarray, levels: np.ndarray, half: float, hold_
     return unit, found
 
 
+def _count_body_blocks(times: np.ndarray, levels: np.ndarray, half: float, hold_sec: float):
+    """The hold (s, ≥ 0.25) and the centred, half-swing-scaled gaze trace of a count body for the
+    HSMM readers (:func:`_level_segments_x`, the baseline from centre fixations only: a count body is
+    mostly looks; ``None`` when there is none or no half swing)."""
+    unit = max(float(hold_sec), 0.25)
+    return unit, _level_segments_x(times, levels, half, unit, MIN_DWELL_UNITS * 0.5)
+
+
 def _element_swings(segs: list) -> list[float]:
     """Per segment of an eye-Morse HSMM path: how far (half swings) an element's second look is from
     its first (at the element's second look; ``inf`` elsewhere)."""
@@ -900,8 +908,7 @@ def decode_count_path(
     left and the next right fixation are not a swing apart (< :data:`HSMM_MIN_SWING` half swings).
     """
     kind = "count"
-    unit = max(float(hold_sec), 0.25)
-    found = _level_segments_x(times, levels, half, unit, MIN_DWELL_UNITS * 0.5) if half > 0 else None
+    unit, found = _count_body_blocks(times, levels, half, hold_sec)
     if found is None:
         return _unreadable(kind, "no gaze trace between the LRLR frames", onset, end)
     path = best_path(found[1], times, unit, "count")
@@ -1402,11 +1409,8 @@ class EyeMessageDecoder:
         hold, full = self._sender(pace)
         half = 0.5 * full
         t_before, lv_before = self.levels(t0, frame[0].onset - 0.05)
-        if count:
-            unit = max(hold, 0.25)
-            found = _level_segments_x(t_before, lv_before, half, unit, MIN_DWELL_UNITS * 0.5)
-        else:
-            unit, found = _morse_body_blocks(t_before, lv_before, half, hold)
+        blocks = _count_body_blocks if count else _morse_body_blocks
+        unit, found = blocks(t_before, lv_before, half, hold)
         if found is None:
             return None
         base = float(np.median((lv_before - found[1] * half)[-max(1, int(1.0 / LEVEL_STEP_SEC)) :]))
@@ -1935,7 +1939,7 @@ class EyeMessageDecoder:
         (:func:`_count_closed`)."""
         assert self._open is not None and self.levels is not None
         t, lv = self.levels(self._body_t0, now)
-        found = _level_segments_x(t, lv, 0.5 * self._full, max(self._hold, 0.25), MIN_DWELL_UNITS * 0.5)
+        _, found = _count_body_blocks(t, lv, 0.5 * self._full, self._hold)
         test = None if found is None else count_closing_test(found[1], t, self._hold)
         return test if test is not None and _count_closed(test) else None
 
