@@ -105,6 +105,16 @@ def test_dialogue_sequence():
     assert rt.counts["skipped:question"] == 1 and rt.cues_in_rem == 4
 
 
+def test_awaited_answer_is_the_open_questions_answer_kind():
+    events = _night()
+    assert _run(events[:4]).awaited_answer is None  # REM, no LRLR yet
+    assert _run(events[:5]).awaited_answer == "count"  # asked at the LRLR
+    assert _run(events[:6]).awaited_answer is None  # answered
+    timed_out = _run(events[:7])
+    timed_out.advance(861.0)
+    assert timed_out.awaited_answer is None
+
+
 def test_deterministic():
     a, b = _run(_night()), _run(_night())
     assert _plain(a) == _plain(b)

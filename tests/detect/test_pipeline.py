@@ -190,3 +190,42 @@ def test_emg_gate_estimates_rem_from_eye_movements_and_atonia():
     gate.observe_stage("N2")
     assert not gate.is_open(150.0)
     assert EmgGate("off").is_open(0.0) and not EmgGate("stage").is_open(0.0)
+
+
+def _feed(pipe: DetectorPipeline, data: np.ndarray, on_chunk=None) -> list:
+    """Feed ``data`` in 0.25-s chunks, calling ``on_chunk(pipe)`` after each; returns the messages."""
+    step = int(0.25 * synth.FS)
+    out = []
+    for i in range(0, data.shape[1], step):
+        out += pipe.update(data[:, i : i + step])
+        if on_chunk is not None:
+            on_chunk(pipe)
+    out += pipe.finish()
+    return [(e.data["kind"], e.value) for e in out if e.trial_type == "message"]
+
+
+def test_expecting_a_count_reads_a_count_of_zero_and_keeps_its_mode_through_the_message():
+    # A "0" is two markers with a rest between; only a decoder that expects a count reads it.
+    e1, e2, _ = synth.eog(synth.centre(2) + eye_code.count_answer(0) + synth.centre(12), seed=3)
+    info = SourceInfo(("E1", "E2"), ("eog", "eog"), synth.FS)
+    data = np.vstack([e1, e2])
+
+    def pipeline():
+        return DetectorPipeline(info, "E1", Calibration(synth.SWING), eog_right="E2", rem_events=False)
+
+    assert _feed(pipeline(), data) == []  # "auto": two markers, not a message
+    told = pipeline()
+    told.expect_eye_code("count")
+    assert told.eye_decoder.mode == "count"
+    seen = []
+
+    def stop_expecting_once_open(pipe: DetectorPipeline) -> None:
+        if pipe.eye_decoder.active and not seen:
+            pipe.expect_eye_code("auto")  # e.g. the question timed out while the answer came in
+            seen.append(pipe.eye_decoder.mode)
+
+    assert _feed(told, data, stop_expecting_once_open) == [("count", "0")]
+    assert seen == ["count"]  # the open message kept the mode it opened with...
+    assert told.eye_decoder.mode == "auto"  # ...and the new one applied after it
+    with pytest.raises(ValueError, match="mode must be"):
+        told.expect_eye_code("semaphore")

@@ -200,3 +200,55 @@ def test_a_repeated_control_is_acknowledged_each_time_but_obeyed_once(tmp_path: 
                 and f["event"]["trial_type"] == "design_control"]
     assert controls == ["pause", "start"]
     assert second.paused is False
+
+
+ASK_COUNT = """\
+design: ask_a_count
+version: 1
+description: Ask for a count straight away and score it.
+initial: ask
+states:
+  ask:
+    enter:
+      - ask: {text: "What is eight minus eight?", answer: count, expect: 0, timeout_sec: 560,
+              on_answer: right, on_wrong: wrong, on_timeout: wrong}
+  right:
+    enter:
+      - end: answered
+  wrong:
+    enter:
+      - end: not answered
+"""
+
+
+def test_while_a_design_awaits_a_count_the_detectors_read_counts(tmp_path: Path) -> None:
+    # The dreamer answers "0": two markers with a rest between, which the eye decoder's default mode
+    # ("auto") does not read as a message. The design's open question makes the rig's detectors
+    # expect a count, so the answer is read live and scored; once answered, they read as before.
+    from dreamlink.designs import load_design
+    from dreamlink.hypnogram import Hypnogram
+    from dreamlink.io.hypnogram_formats import write_hypnogram_yasa
+
+    hypno = tmp_path / "hypno.txt"  # 2 min N2, then 8 min REM
+    write_hypnogram_yasa(Hypnogram(np.array(["N2"] * 4 + ["R"] * 16)), hypno)
+    (tmp_path / "ask.yaml").write_text(ASK_COUNT)
+    source = f"sim:seed=2,hypnogram={hypno},inject=count:0@rem1+30"
+
+    def messages(box: Outbox) -> list[tuple[float, str, str]]:
+        events = [f["event"] for f in _frames(box) if f["type"] == "event"]
+        return [(e["onset"], e["data"]["kind"], e["value"]) for e in events if e["trial_type"] == "message"]
+
+    asked = Outbox(tmp_path / "asked.sqlite")
+    design = load_design(tmp_path / "ask.yaml")
+    RigPipeline(
+        open_source(source, speed=None), asked, events_mode="detect", block_sec=2.0, design=design
+    ).run()
+    read = [(t, v) for t, kind, v in messages(asked) if kind == "count" and v != "unreadable"]
+    assert [v for _, v in read] == ["0"] and 150 <= read[0][0] <= 165
+    assert asked.get("design")["state"] == "right"
+    not_asked = Outbox(tmp_path / "not_asked.sqlite")
+    RigPipeline(open_source(source, speed=None), not_asked, events_mode="detect", block_sec=2.0).run()
+    assert not any(v == "0" for _, _, v in messages(not_asked))
+    after = read[0][0] + 10.0  # the answer's frames are behind
+    assert [m for m in messages(asked) if m[0] > after] == [m for m in messages(not_asked) if m[0] > after]
+    assert any(m[0] > after for m in messages(asked))  # (the natural REMs of this night open one)

@@ -308,6 +308,12 @@ class DesignRuntime:
         self._log(self.now, "status", new.value)
 
     @property
+    def awaited_answer(self) -> str | None:
+        """The answer kind a pending ``ask`` awaits (:data:`~dreamlink.designs.schema.ANSWER_KINDS`,
+        e.g. ``"count"``), or ``None`` when no question is open."""
+        return None if self.question is None else str(self.question["answer"])
+
+    @property
     def hours_since_sleep_onset(self) -> float | None:
         """Hours from sleep onset to :attr:`now` (``None`` before sleep onset)."""
         return None if self.sleep_onset is None else max(0.0, (self.now - self.sleep_onset) / 3600.0)

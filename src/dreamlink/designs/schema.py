@@ -76,7 +76,9 @@ CUE_KINDS: dict[str, str] = {
 #: Highest ``level_db`` (dB above the sleeper's calibrated threshold) the cue layer ever allows, per sense
 #: (``dreamlink.cues.safety.HARD_CAPS``); a design asking for more is rejected before the night.
 LEVEL_CAPS_DB: dict[str, float] = {"audio": 30.0, "light": 20.0, "vibration": 20.0}
-#: What counts as the answer to a question: the event kind that carries it.
+#: What counts as the answer to a question: the event kind that carries it. While a ``count`` is awaited,
+#: a rig running the real detectors reads eye messages as counts
+#: (:data:`dreamlink.rig.pipeline.EYE_CODE_FOR_ANSWER`).
 ANSWER_KINDS: tuple[str, ...] = ("count", "message", "lrlr", "yes_no")
 #: Comparison operators of ``when: {vars: {name: {op: value}}}``.
 VAR_OPERATORS: tuple[str, ...] = ("eq", "ne", "lt", "le", "gt", "ge")

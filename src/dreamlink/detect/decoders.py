@@ -1133,6 +1133,15 @@ def _count_like(body: Sequence[Sweep], full: float) -> bool:
 
 
 # -- eye: streaming ----------------------------------------------------------------------------
+#: What :class:`EyeMessageDecoder` can be told to expect.
+EYE_MODES: tuple[str, ...] = ("auto", "count", "morse")
+
+
+def _check_eye_mode(mode: str) -> None:
+    if mode not in EYE_MODES:
+        raise ValueError(f"mode must be 'auto', 'count' or 'morse', got {mode!r}")
+
+
 @dataclass
 class EyeMessageDecoder:
     """Streaming decoder of eye messages framed by LRLR markers.
@@ -1168,8 +1177,8 @@ class EyeMessageDecoder:
         self._use_frames = False
         self._body_t0 = 0.0
         self._close_onset = 0.0
-        if self.mode not in ("auto", "count", "morse"):
-            raise ValueError(f"mode must be 'auto', 'count' or 'morse', got {self.mode!r}")
+        _check_eye_mode(self.mode)
+        self._next_mode = self.mode  # what :meth:`expect` asked for, applied between messages
         self._recent: list[Sweep] = []
         self._open: list[Sweep] | None = None  # opening frame
         self._body: list[Sweep] = []
@@ -1181,9 +1190,8 @@ class EyeMessageDecoder:
         self._close_reading: TraceReading | None = None
         # A weak candidate closing frame (:data:`CLOSING_WEAK_GAIN`): frame, body start, stop, reading.
         self._weak: tuple[list[Sweep], int, int, TraceReading] | None = None
-        # Eye-Morse read with the gaze level: candidate closing frames (frame, body start, body stop)
-        # waiting until the trace shows their last look.
-        self._by_reading = self.mode == "morse" and self.levels is not None
+        # Eye-Morse read with the gaze level (``_by_reading``, :meth:`_apply_mode`): candidate closing
+        # frames (frame, body start, body stop) waiting until the trace shows their last look.
         self._pending: list[tuple[list[Sweep], int, int]] = []
         # A detector frame that may be the closing frame of a message whose opening it missed,
         # checked once the trace shows its last look (:meth:`_missed_opening`).
@@ -1198,9 +1206,27 @@ class EyeMessageDecoder:
         self._level_tried = -np.inf
         self._level_frame_end = -np.inf
         self._level_opened = False  # the open message was opened on a frame found in the level
-        # Count answers closed on frames found in the gaze level (:meth:`_count_closing`) only.
-        self._counts_by_level = self.mode == "count" and self.levels is not None and self.level_frames
         self._count_read_at = -np.inf  # when the open count's whole trace was last read
+        self._apply_mode()
+
+    def expect(self, mode: str) -> None:
+        """Say what the next message will be: ``"auto"``, ``"count"`` or ``"morse"``.
+
+        For example while a design's question awaits a count answer (the rig's
+        :class:`~dreamlink.rig.pipeline.DetectorStage`). A message being received keeps the mode it
+        opened with; the new mode applies once no message is open.
+        """
+        _check_eye_mode(mode)
+        self._next_mode = mode
+        if self._open is None:
+            self._apply_mode()
+
+    def _apply_mode(self) -> None:
+        self.mode = self._next_mode
+        # Eye-Morse read with the gaze level (:meth:`_judge_pending`); counts closed on frames found in
+        # the gaze level (:meth:`_count_closing`).
+        self._by_reading = self.mode == "morse" and self.levels is not None
+        self._counts_by_level = self.mode == "count" and self.levels is not None and self.level_frames
 
     @property
     def active(self) -> bool:
@@ -1223,6 +1249,8 @@ class EyeMessageDecoder:
             for fr in frames:
                 if fr[0].onset > self._level_frame_end:  # (else: a frame found in the level already)
                     self._frames_by_end[round(fr[-1].end, 6)] = fr
+        if self._open is None and self.mode != self._next_mode:
+            self._apply_mode()
         for sweep in sweeps:
             res = self._on_sweep(sweep)
             if res is not None:

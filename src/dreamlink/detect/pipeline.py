@@ -232,6 +232,15 @@ class DetectorPipeline:
         )
 
     # -- feeding ------------------------------------------------------------------------------
+    def expect_eye_code(self, eye_code: str) -> None:
+        """Expect eye messages of ``eye_code`` (``"auto"``, ``"count"``, ``"morse"``) from now on.
+
+        A message already being received is read as it began
+        (:meth:`~dreamlink.detect.decoders.EyeMessageDecoder.expect`).
+        """
+        self.eye_decoder.expect(eye_code)
+        self.eye_code = eye_code
+
     def observe(self, event: Event) -> None:
         """Take in an event from elsewhere on the rig: ``stage`` events drive the EMG gate."""
         if event.trial_type == "stage" and event.value is not None:

@@ -210,6 +210,23 @@ class DetectorStage:
         """Take a ``stage`` event from the rig's stager: EMG codes are read only in stage R."""
         self._pipe.observe(event)
 
+    @property
+    def eye_code(self) -> str:
+        """What eye messages the decoder expects now (``"auto"``, ``"count"``, ``"morse"``)."""
+        return self._pipe.eye_code
+
+    def expect_answer(self, answer: str | None) -> None:
+        """Read eye messages as the answer a design's open question awaits (``None``: no question).
+
+        A count answer is framed by the closing frame's rests, not by the detector's markers
+        (:meth:`dreamlink.detect.decoders.EyeMessageDecoder._count_closing`), so while a ``count`` is
+        awaited the eye decoder reads counts only (:data:`EYE_CODE_FOR_ANSWER`); otherwise ``"auto"``.
+        """
+        eye_code = EYE_CODE_FOR_ANSWER.get(answer or "", "auto")
+        if eye_code != self._pipe.eye_code:
+            log.info("eye decoder now expects %s messages", eye_code)
+            self._pipe.expect_eye_code(eye_code)
+
     def update(self, chunk: Chunk) -> list[Event]:
         out = self._pipe.update(chunk.data)
         if not self._t0:
@@ -219,6 +236,9 @@ class DetectorStage:
             for e in out
         ]
 
+
+#: The eye decoder's mode while a design's question awaits an answer of this kind (any other: "auto").
+EYE_CODE_FOR_ANSWER: dict[str, str] = {"count": "count"}
 
 #: Full left↔right swing of the simulator's eye signals on E1 − E2 (4 × its 150-µV amplitude), volts.
 SIM_SWING_V = 600e-6
@@ -528,6 +548,11 @@ class DesignDriver:
 
     def snapshot(self) -> dict[str, Any]:
         return self.runtime.snapshot()
+
+    @property
+    def awaited_answer(self) -> str | None:
+        """The answer kind the design's open question awaits, or ``None``."""
+        return None if self.ended else self.runtime.awaited_answer
 
 
 # -- the pipeline ----------------------------------------------------------------------------
@@ -858,6 +883,7 @@ class RigPipeline:
             )
             if control.get("paused"):
                 self.driver.pause()
+            self._expect_answers(stages)  # a question still open when the rig stopped
         self.paused = bool(control.get("paused"))
         ring = RingBuffer(info.n_channels, int(sfreq * 60))
         dec = Decimator(sfreq, self.decimate_to, info.n_channels)
@@ -908,6 +934,7 @@ class RigPipeline:
                     },
                 )
                 design_events, design_frames = self._design_step(events + in_events, t)
+                self._expect_answers(stages)
                 self.cues.pump(t)  # what was asked for now (or earlier) is presented now
                 cue_events = self.cues.drain()
                 frames += self._policy_frames(events + in_events + design_events + cue_events, t, wall)
@@ -952,6 +979,14 @@ class RigPipeline:
         if self.driver is None:
             return [], []
         return self.driver.step(events, t)
+
+    def _expect_answers(self, stages: list[EventStage]) -> None:
+        """Tell the detectors what answer the design's open question awaits (a count is read as one)."""
+        if self.driver is None:
+            return
+        for stage in stages:
+            if isinstance(stage, DetectorStage):
+                stage.expect_answer(self.driver.awaited_answer)
 
     def _count_frames(self, frames: list[dict[str, Any]], wall: float) -> list[dict[str, Any]]:
         self.counts["relays"] += sum(1 for f in frames if f["type"] == "relay")
