@@ -586,3 +586,44 @@ def test_a_count_given_up_is_read_from_the_whole_trace(monkeypatch):
     assert [m.value for m in msgs] == ["3"]
     weak = [sw for sw in trace.sweeps if sw.direction == "R"][-1]
     assert msgs[0].data["detected_at"] - (weak.onset + weak.duration) > 5.0
+
+
+def _count_without_its_opening_frame(n: int) -> tuple[list, object]:
+    """A count of ``n`` streamed through the detectors, with the detector's report of the opening frame
+    withheld (as when natural REMs spoil its sweeps): the messages and the rendered trace."""
+    from dreamlink.detect import DetectorPipeline
+
+    e1, e2, trace = synth.eog(synth.centre(2) + eye_code.count_answer(n, hold=0.6) + synth.centre(12), seed=n)
+    info = SourceInfo(("E1", "E2"), ("eog", "eog"), synth.FS)
+    pipe = DetectorPipeline(
+        info, "E1", Calibration(synth.SWING), eog_right="E2", rem_events=False, eye_code="count"
+    )
+    opening_end = trace.sweeps[3].onset + trace.sweeps[3].duration
+    reported = pipe.eye.pop_frames
+    pipe.eye.pop_frames = lambda: [f for f in reported() if f[-1].end > opening_end + 0.3]
+    data = np.vstack([e1, e2])
+    out = []
+    for i in range(0, data.shape[1], 64):
+        out += pipe.update(data[:, i : i + 64])
+    out += pipe.finish()
+    return [e for e in out if e.trial_type == "message"], trace
+
+
+@pytest.mark.parametrize(("n", "given_up"), [(2, True), (3, True), (4, False), (5, False)])
+def test_a_count_opened_on_its_own_body_is_read_whole(n, given_up):
+    # Without the opening frame's marker, the count's own looks (a "2" is an LRLR) open the message.
+    # The count is read back from before them: from its closing reading (n ≥ 4: the body's first four
+    # looks open it, the rest closes) or, when it does not close after that opening (n = 2, 3), as it
+    # is given up.
+    msgs, trace = _count_without_its_opening_frame(n)
+    assert [m.value for m in msgs] == [str(n)]
+    assert abs(msgs[0].onset - trace.sweeps[0].onset) < 0.3  # the opening frame found in the level
+    fourth = trace.sweeps[-2]  # the closing frame's fourth sweep
+    late = msgs[0].data["detected_at"] - (fourth.onset + fourth.duration)
+    assert (late > 5.0) if given_up else (late <= 0.5)
+
+
+def test_without_reading_back_a_count_opened_on_its_body_is_short_or_unreadable(monkeypatch):
+    monkeypatch.setattr(decoders, "COUNT_WHOLE_MIN_GAIN", np.inf)
+    got = {n: [m.value for m in _count_without_its_opening_frame(n)[0]] for n in (2, 3, 4, 5)}
+    assert got == {2: ["unreadable"], 3: ["unreadable"], 4: ["1"], 5: ["2"]}

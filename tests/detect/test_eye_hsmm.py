@@ -14,7 +14,13 @@ from dreamlink.detect.decoders import (
     decode_eye_morse_framed,
     decode_eye_morse_path,
 )
-from dreamlink.detect.eye_hsmm import best_path, closing_test, count_closing_test, whole_message
+from dreamlink.detect.eye_hsmm import (
+    best_path,
+    closing_test,
+    count_closing_test,
+    count_whole_test,
+    whole_message,
+)
 from dreamlink.link import eye_code
 from dreamlink.sim.gestures import gaze_to_eog, render_gaze
 from dreamlink.sources.base import SourceInfo
@@ -225,6 +231,28 @@ def test_count_closing_test_finds_the_frame_by_the_rests(n):
         t2, lv2 = count_trace(n, hold, upto_looks=4)
         inside = count_closing_test(lv2 / 300e-6, t2, hold)
         assert inside is None or inside.gain < 0
+
+
+@pytest.mark.parametrize("n", [1, 3])
+def test_count_whole_test_finds_the_opening_frame_before_the_body(n):
+    # Natural movements (two brief blips), then the opening frame's four looks, then the count: read
+    # back from its closing frame, the opening is found where it is and the count is the whole body's.
+    hold, half = 0.7, 300e-6
+    t_body, lv_body = count_trace(n, hold)
+    opening = [(1.0, hold), (-1.0, hold), (1.0, hold), (-1.0, 0.3)]  # the last look goes on in the body
+    before = [(0.0, 3.0), (0.6, 0.2), (0.0, 2.0), (-0.5, 0.15), (0.0, 3.0)] + opening
+    lv = np.concatenate([np.full(int(round(d / STEP)), g * half) for g, d in before] + [lv_body])
+    t = (np.arange(lv.size) + 0.5) * STEP
+    whole = count_whole_test(lv / half, t, hold)
+    assert whole is not None and whole.gain > 10
+    assert abs(whole.opening()[0].start - 8.35) < 0.2  # (3 + 0.2 + 2 + 0.15 + 3 s of rest and blips)
+    assert [s.state for s in whole.frame()] == ["f1", "f2", "f3", "f4"]
+    assert sum(s.state == "right" for s in whole.segments) == n
+    # Without the opening frame (the body starts after a plain rest), it explains nothing.
+    plain = np.concatenate([np.zeros(int(round(8.0 / STEP))), lv_body])
+    tp = (np.arange(plain.size) + 0.5) * STEP
+    bare = count_whole_test(plain / half, tp, hold)
+    assert bare is None or bare.gain < 1
 
 
 def test_closing_test_tells_a_frame_from_elements():

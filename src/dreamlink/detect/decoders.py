@@ -23,13 +23,18 @@ Eye messages (:class:`EyeMessageDecoder`, streaming)
       (:func:`level_frame_looks`) close it when the trace through them reads as "the code's first
       rest, left-right pairs, the code's rest, the frame" better than as the pairs going on
       (:meth:`EyeMessageDecoder._count_closing`,
-      :func:`~dreamlink.detect.eye_hsmm.count_closing_test`); that reading gives the answer. A
-      count given up (no such frame, :func:`count_time_limit`) is read from its whole trace the
-      same way (:meth:`EyeMessageDecoder._count_given_up`). Otherwise (``mode="auto"``, or no
-      level) a closing frame that follows the body's half sweep back to centre is read at once,
-      or the count is decoded once the eyes have rested ``2 + 1.5 × hold`` seconds after a
-      closing marker, from the level as a whole first (:func:`decode_count_path`), then fixation
-      by fixation (:func:`decode_count_levels`: the number of fixations at the right).
+      :func:`~dreamlink.detect.eye_hsmm.count_closing_test`); that reading gives the answer,
+      unless the trace from before the detector's opening reads as a whole count whose opening
+      frame is earlier (natural REMs spoiled the opening frame's sweeps and the body's own looks
+      opened the message: :meth:`EyeMessageDecoder._count_whole`,
+      :func:`~dreamlink.detect.eye_hsmm.count_whole_test`). A count given up (no such frame,
+      :func:`count_time_limit`) is read from its whole trace the same way, from before its opening
+      when it does not read from there (:meth:`EyeMessageDecoder._count_given_up`). Otherwise
+      (``mode="auto"``, or no level) a closing frame that follows the body's half sweep back to
+      centre is read at once, or the count is decoded once the eyes have rested
+      ``2 + 1.5 × hold`` seconds after a closing marker, from the level as a whole first
+      (:func:`decode_count_path`), then fixation by fixation (:func:`decode_count_levels`: the
+      number of fixations at the right).
     * Eye-Morse: LRLR, then each symbol is one full swing between the extremes framed by centre
       rests (centre → left → right → centre = dot, centre → right → left → centre = dash), LRLR. A
       Morse message is decoded as soon as its closing marker is seen (the marker has three full
@@ -121,6 +126,7 @@ from dreamlink.detect.eye_hsmm import (
     best_path,
     closing_test,
     count_closing_test,
+    count_whole_test,
     whole_message,
 )
 from dreamlink.detect.eye_sweeps import (
@@ -546,6 +552,13 @@ COUNT_READ_MIN_GAIN = 8.0
 #: The largest count answer read live: a count message still open after its looks would have ended
 #: (:func:`count_time_limit`) is given up.
 COUNT_MAX_ANSWER = 10
+#: How far back (s) before a count's closing frame its opening is looked for
+#: (:meth:`EyeMessageDecoder._count_whole`).
+COUNT_WHOLE_BACK_SEC = 30.0
+#: Least gain of that reading over the same without an opening frame.
+COUNT_WHOLE_MIN_GAIN = 0.0
+#: How much earlier (s) than the detector's its opening must be to be taken.
+COUNT_WHOLE_SHIFT_SEC = 1.0
 
 
 def level_frame_looks(
@@ -1432,18 +1445,30 @@ class EyeMessageDecoder:
         follows the centre fixations only (as :func:`decode_count_path`): the median of all the
         levels would fall anywhere between its left and right looks.
         """
+        return self._trace_into(t0, frame[0].onset - 0.05, frame[-1].end + CLOSING_LOOK_SEC, pace, count)
+
+    def _trace_into(
+        self,
+        t0: float,
+        t_frame: float,
+        t1: float,
+        pace: tuple[float, float] | None = None,
+        count: bool = False,
+    ) -> tuple[np.ndarray, np.ndarray, float] | None:
+        """The gaze trace from ``t0`` to ``t1`` (s) through a closing frame that starts at ``t_frame``
+        (s), centred as :meth:`_trace_through` says."""
         if self.levels is None:
             return None
         hold, full = self._sender(pace)
         half = 0.5 * full
-        t_before, lv_before = self.levels(t0, frame[0].onset - 0.05)
+        t_before, lv_before = self.levels(t0, t_frame)
         blocks = _count_body_blocks if count else _morse_body_blocks
         unit, found = blocks(t_before, lv_before, half, hold)
         if found is None:
             return None
         base = float(np.median((lv_before - found[1] * half)[-max(1, int(1.0 / LEVEL_STEP_SEC)) :]))
-        t_frame, lv_frame = self.levels(frame[0].onset - 0.05 + 1e-9, frame[-1].end + CLOSING_LOOK_SEC)
-        return np.concatenate([t_before, t_frame]), np.concatenate([found[1], (lv_frame - base) / half]), unit
+        t_look, lv_look = self.levels(t_frame + 1e-9, t1)
+        return np.concatenate([t_before, t_look]), np.concatenate([found[1], (lv_look - base) / half]), unit
 
     def _body_reads(self, frame: Sequence[Sweep]) -> bool:
         """Whether a detector frame that failed :meth:`_full_swings` still closes an eye-Morse message.
@@ -1938,12 +1963,53 @@ class EyeMessageDecoder:
     def _close_count(self, test: TraceReading, end: float, at: float) -> Decoded:
         """End the open count at ``end`` (s: its closing frame's fourth look), read from the closing
         reading ``test``; ``at`` (s) is the time of the decision."""
-        assert self._open is not None
-        res = _count_of(test.segments, self._open[0].onset, end, zero_ok=True)
+        res = self._count_read(test, end, at)
         self._level_frame_end = self._last_close_end = end
         self._open = None
         self._body = []
-        return replace(res, detected_at=at)
+        return res
+
+    def _count_read(self, test: TraceReading, end: float, at: float) -> Decoded:
+        """The open count read from its closing reading ``test`` (:func:`_count_of`), or from the whole
+        count read back from before its opening (:meth:`_count_whole`); it ends at ``end`` (s), read
+        at ``at`` (s)."""
+        assert self._open is not None
+        onset = self._open[0].onset
+        whole = self._count_whole(at, test.frame()[0].start)
+        if whole is not None:
+            onset, test = whole
+        return replace(_count_of(test.segments, onset, end, zero_ok=True), detected_at=at)
+
+    def _count_whole(self, now: float, f1: float | None = None) -> tuple[float, TraceReading] | None:
+        """The open count read back from before its opening frame, when the detector opened it on the
+        body's own looks (:func:`~dreamlink.detect.eye_hsmm.count_whole_test`): the onset (s) of the
+        opening frame found and the reading, or ``None``.
+
+        ``f1`` (s) is where the closing reading put the closing frame's first look (the whole reading
+        must put it there too); without it (a count given up) the whole reading finds the frame.
+        """
+        assert self._open is not None and self.levels is not None
+        back = min(count_time_limit(self._hold), COUNT_WHOLE_BACK_SEC)
+        t0 = max(self._last_close_end + 0.5, (self._open[-1].end if f1 is None else f1) - back)
+        if f1 is not None:
+            trace = self._trace_into(t0, f1 - 0.15, now, count=True)
+        else:
+            t, lv = self.levels(t0, now)
+            _, found = _count_body_blocks(t, lv, 0.5 * self._full, self._hold)
+            trace = None if found is None else (t, found[1], 0.0)
+        whole = None if trace is None else count_whole_test(trace[1], trace[0], self._hold)
+        if whole is None or whole.gain < COUNT_WHOLE_MIN_GAIN or not _count_closed(whole):
+            return None
+        opening = whole.opening()
+        if len(opening) != 4 or np.mean([seg.fit for seg in opening]) < WHOLE_MIN_FIT:
+            return None
+        if f1 is not None and abs(whole.frame()[0].start - f1) > CLOSING_ALIGN_SEC:
+            return None
+        onset = opening[0].start - 0.1  # (the first look starts when the first sweep ends)
+        if onset > self._open[0].onset - COUNT_WHOLE_SHIFT_SEC:
+            return None
+        body = [seg for seg in whole.segments if seg.state not in ("junk", "o1", "o2", "o3", "o4")]
+        return onset, TraceReading(body, whole.unit, whole.gain)
 
     def _count_read_through(self, now: float) -> Decoded | None:
         """Close the open count on a frame the level screen did not show, found by reading the whole
@@ -1974,14 +2040,20 @@ class EyeMessageDecoder:
     def _count_given_up(self, now: float) -> Decoded:
         """A count message given up (no closing frame found as it ended): its closing frame may still
         be in the gaze level, found by reading the whole trace as a count ended by a frame
-        (:func:`~dreamlink.detect.eye_hsmm.count_closing_test`, judged by :func:`_count_closed`);
-        otherwise it is unreadable."""
+        (:func:`~dreamlink.detect.eye_hsmm.count_closing_test`, judged by :func:`_count_closed`), or
+        by reading it from before the detector's opening (:meth:`_count_whole`: the detector opened
+        the count on its body's looks); otherwise it is unreadable."""
         assert self._open is not None
         onset = self._open[0].onset
         test = self._count_trace_reading(now)
-        if test is None:
+        if test is not None:
+            return self._count_read(test, test.frame()[3].start, now)
+        whole = self._count_whole(now)
+        if whole is None:
             return _unreadable("count", "no closing LRLR frame", onset, self._last_end, now)
-        return replace(_count_of(test.segments, onset, test.frame()[3].start, zero_ok=True), detected_at=now)
+        onset, reading = whole
+        res = _count_of(reading.segments, onset, reading.frame()[3].start, zero_ok=True)
+        return replace(res, detected_at=now)
 
     def _level_opening(self, now: float) -> None:
         """Open a message tentatively on an opening frame the detector missed, found in the gaze level.

@@ -686,6 +686,66 @@ def count_closing_test(x: np.ndarray, times: np.ndarray, hold: float) -> TraceRe
     return None if found is None else TraceReading(*found)
 
 
+#: A whole count answer read back from its closing frame, for an opening frame the sweep detector
+#: missed or misplaced (:func:`count_whole_test`): natural movements (``junk``, a free rest), the
+#: opening frame's four looks ``o1`` … ``o4``, then the count closed as in :data:`_COUNT_CLOSED_NEXT`.
+_COUNT_WHOLE_NEXT = dict(
+    {k: v for k, v in _COUNT_CLOSED_NEXT.items() if k not in ("start", "pre")},
+    start=("junk",),
+    junk=("o1",),
+    o1=("o2",),
+    o2=("o3",),
+    o3=("o4",),
+    o4=("c_first",),
+)
+#: Its rival: the same without the opening frame.
+_COUNT_NO_OPENING_NEXT = dict(
+    {k: v for k, v in _COUNT_CLOSED_NEXT.items() if k not in ("start", "pre")},
+    start=("junk",),
+    junk=("c_first",),
+)
+
+
+def count_whole_test(x: np.ndarray, times: np.ndarray, hold: float) -> TraceReading | None:
+    """Read a trace that ends inside a count's closing frame as a whole count answer.
+
+    A count's body is made of the same looks as its frames, so when natural REMs spoil the opening
+    frame's sweeps the detector may open the message on the body's own looks (a "4" then reads as a
+    "1" or a "2"). The gaze level still holds the opening frame: four looks of the sender's hold,
+    left, right, left, right, then the code's first rest. The reading is "natural movements, opening
+    frame, first rest, left-right pairs, rest, closing frame" (:func:`count_closing_test`'s, with the
+    opening before it); its rival, the same without the opening frame, so the gain is how much the
+    four opening looks explain.
+
+    Parameters
+    ----------
+    x, times : numpy.ndarray
+        Gaze level in half-swing units (positive = left) and block centres (s), from before the
+        message to the closing frame's fourth look.
+    hold : float
+        The sender's fixation time (s), from the closing frame.
+
+    Returns
+    -------
+    TraceReading | None
+        ``None`` when the trace cannot be read as a whole count.
+    """
+    x, times, step = _blocks(np.asarray(x, dtype=float), np.asarray(times, dtype=float))
+    if x.size < 16:
+        return None
+
+    def states(u: float) -> tuple[_State, ...]:
+        opening = tuple(_State(f"o{k}", 1.0 if k % 2 else -1.0, 1.0, 0.4, 2.2) for k in range(1, 5))
+        return (_State("junk", 0.0, None), *opening, *_count_states(u, hold))
+
+    found = _reading_and_rival(
+        x, times, step, max(float(hold), 0.25),
+        lambda u: (states(u), _COUNT_WHOLE_NEXT, ("f4", "c_last")),
+        lambda u: (states(u), _COUNT_NO_OPENING_NEXT, ("f4", "c_last")),
+    )
+    return None if found is None else TraceReading(*found)
+
+
 def _timed_first_rest(states: tuple[_State, ...], unit: float) -> tuple[_State, ...]:
     """The grammar with the body's first centre rest timed: :data:`~dreamlink.link.eye_code.FRAME_REST_SEC`
     after the opening frame, possibly longer (a sender who pauses), not much shorter (down to
