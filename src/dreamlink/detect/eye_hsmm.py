@@ -76,6 +76,12 @@ DURATION_SIGMA = 0.3
 FIRST_REST_LO = 0.5
 #: Block length (s) of the search: finer level traces are averaged down to it.
 STEP_SEC = 0.0625
+#: Longest rest before a count's closing frame, as a multiple of the code's
+#: :data:`~dreamlink.link.eye_code.COUNT_LAST_REST_SEC` (a sender may pause before the frame). Longer,
+#: a count opened on a stray marker swallows the next count's frames: on REM counts of
+#: ``benchmarks/signals.py`` 4 read 93.8 % exact on seeds 1–6 and 91.4 % on seeds 317–379 where 12 read
+#: 93.4 % and 90.7 %, with half the false messages; the nap and 50-Hz night read the same.
+COUNT_LAST_REST_MAX = 4.0
 #: Candidate units, relative to the unit from the opening frame's fixations (natural REMs can
 #: lengthen or shorten a frame's fixations; five scales read the tuning draws of
 #: ``benchmarks/signals.py`` with a CER of 3.7 % where (0.85, 1.0, 1.18) read 4.1 %).
@@ -640,7 +646,7 @@ def _count_states(unit: float, hold: float) -> tuple[_State, ...]:
         _COUNT_STATES[0],
         _State("c_first", 0.0, (hold + eye_code.COUNT_FIRST_REST_SEC) / unit, 0.4, 2.0),
         *_COUNT_STATES[2:4],
-        _State("c_pre", 0.0, eye_code.COUNT_LAST_REST_SEC / unit, 0.5, 12.0, long_ok=True),
+        _State("c_pre", 0.0, eye_code.COUNT_LAST_REST_SEC / unit, 0.5, COUNT_LAST_REST_MAX, long_ok=True),
         *looks,
         # The fourth look is still going on: at least a quarter hold of it is in the trace (no
         # penalty from there on).
