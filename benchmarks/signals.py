@@ -490,7 +490,8 @@ def main() -> None:
     )
     print(
         "Count answers (eye_code='count') close on four looks found in the gaze level after the code's "
-        "rest, about 0.4 s after the fourth began; a count whose frame is not found is read when given "
+        "rest, about 0.4 s after the fourth began, and are read back from before the detector's opening "
+        "when its marker was the body's own looks; a count whose frame is not found is read when given "
         "up (the long p99)."
     )
     if draws:
