@@ -555,7 +555,8 @@ COUNT_MAX_ANSWER = 10
 #: How far back (s) before a count's closing frame its opening is looked for
 #: (:meth:`EyeMessageDecoder._count_whole`).
 COUNT_WHOLE_BACK_SEC = 30.0
-#: Least gain of that reading over the same without an opening frame.
+#: Least gain of that reading over the same without an opening frame (on REM counts of
+#: ``benchmarks/signals.py``, seeds 1–6: 0 read 92.7 % exact, 8 read 92.3 %, none 91.4 %).
 COUNT_WHOLE_MIN_GAIN = 0.0
 #: How much earlier (s) than the detector's its opening must be to be taken.
 COUNT_WHOLE_SHIFT_SEC = 1.0
@@ -1991,13 +1992,14 @@ class EyeMessageDecoder:
         assert self._open is not None and self.levels is not None
         back = min(count_time_limit(self._hold), COUNT_WHOLE_BACK_SEC)
         t0 = max(self._last_close_end + 0.5, (self._open[-1].end if f1 is None else f1) - back)
-        if f1 is not None:
+        if f1 is not None:  # centred up to the frame, as the closing reading was
             trace = self._trace_into(t0, f1 - 0.15, now, count=True)
+            t, x = (None, None) if trace is None else trace[:2]
         else:
             t, lv = self.levels(t0, now)
             _, found = _count_body_blocks(t, lv, 0.5 * self._full, self._hold)
-            trace = None if found is None else (t, found[1], 0.0)
-        whole = None if trace is None else count_whole_test(trace[1], trace[0], self._hold)
+            x = None if found is None else found[1]
+        whole = None if x is None else count_whole_test(x, t, self._hold)
         if whole is None or whole.gain < COUNT_WHOLE_MIN_GAIN or not _count_closed(whole):
             return None
         opening = whole.opening()
