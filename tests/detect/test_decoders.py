@@ -625,5 +625,6 @@ def test_a_count_opened_on_its_own_body_is_read_whole(n, given_up):
 
 def test_without_reading_back_a_count_opened_on_its_body_is_short_or_unreadable(monkeypatch):
     monkeypatch.setattr(decoders, "COUNT_WHOLE_MIN_GAIN", np.inf)
+    monkeypatch.setattr(decoders, "COUNT_WHOLE_GIVEN_UP_MIN_GAIN", np.inf)
     got = {n: [m.value for m in _count_without_its_opening_frame(n)[0]] for n in (2, 3, 4, 5)}
     assert got == {2: ["unreadable"], 3: ["unreadable"], 4: ["1"], 5: ["2"]}
