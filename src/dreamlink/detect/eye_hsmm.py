@@ -692,24 +692,23 @@ def count_closing_test(x: np.ndarray, times: np.ndarray, hold: float) -> TraceRe
     return None if found is None else TraceReading(*found)
 
 
-#: A whole count answer read back from its closing frame, for an opening frame the sweep detector
-#: missed or misplaced (:func:`count_whole_test`): natural movements (``junk``, a free rest), the
-#: opening frame's four looks ``o1`` … ``o4``, then the count closed as in :data:`_COUNT_CLOSED_NEXT`.
-_COUNT_WHOLE_NEXT = dict(
-    {k: v for k, v in _COUNT_CLOSED_NEXT.items() if k not in ("start", "pre")},
-    start=("junk",),
-    junk=("o1",),
-    o1=("o2",),
-    o2=("o3",),
-    o3=("o4",),
-    o4=("c_first",),
-)
-#: Its rival: the same without the opening frame.
-_COUNT_NO_OPENING_NEXT = dict(
-    {k: v for k, v in _COUNT_CLOSED_NEXT.items() if k not in ("start", "pre")},
-    start=("junk",),
-    junk=("c_first",),
-)
+def _read_back(grammar: dict[str, tuple[str, ...]]) -> tuple[dict[str, tuple[str, ...]], ...]:
+    """A body's grammar (from its first rest ``c_first``) read back from before its opening frame,
+    for an opening frame the sweep detector missed or misplaced: natural movements (``junk``, a free
+    rest), the opening frame's four looks ``o1`` … ``o4``, then the body; and its rival, the same
+    without the opening frame (:func:`whole_message`, :func:`count_whole_test`)."""
+    body = {k: v for k, v in grammar.items() if k not in ("start", "pre")}
+    opening = dict(body, start=("junk",), junk=("o1",), o1=("o2",), o2=("o3",), o3=("o4",), o4=("c_first",))
+    return opening, dict(body, start=("junk",), junk=("c_first",))
+
+
+def _opening_looks(hold_units: float) -> tuple[_State, ...]:
+    """The opening frame's four looks (left, right, left, right), each ``hold_units`` long."""
+    return tuple(_State(f"o{k}", 1.0 if k % 2 else -1.0, hold_units, 0.4, 2.2) for k in range(1, 5))
+
+
+#: A whole count answer read back from its closing frame (:func:`count_whole_test`), and its rival.
+_COUNT_WHOLE_NEXT, _COUNT_NO_OPENING_NEXT = _read_back(_COUNT_CLOSED_NEXT)
 
 
 def count_whole_test(x: np.ndarray, times: np.ndarray, hold: float) -> TraceReading | None:
@@ -741,8 +740,7 @@ def count_whole_test(x: np.ndarray, times: np.ndarray, hold: float) -> TraceRead
         return None
 
     def states(u: float) -> tuple[_State, ...]:
-        opening = tuple(_State(f"o{k}", 1.0 if k % 2 else -1.0, 1.0, 0.4, 2.2) for k in range(1, 5))
-        return (_State("junk", 0.0, None), *opening, *_count_states(u, hold))
+        return (_State("junk", 0.0, None), *_opening_looks(1.0), *_count_states(u, hold))
 
     found = _reading_and_rival(
         x, times, step, max(float(hold), 0.25),
@@ -795,25 +793,12 @@ def _reading_and_rival(
     return _segments(x, times, step, best[1], best[3]), best[2], float(rival_cost - best[0])
 
 
-#: A whole message read backwards from its closing frame, for an opening frame the sweep detector
-#: missed: natural movements (``junk``, a free rest), the opening frame's four looks ``o1`` … ``o4``,
-#: the body and its closing frame (:func:`whole_message`).
-_WHOLE_NEXT = dict(
-    {k: v for k, v in _FRAME_NEXT.items() if k != "pre"},
-    start=("junk",),
-    junk=("o1",),
-    o1=("o2",),
-    o2=("o3",),
-    o3=("o4",),
-    o4=("c_first",),
-)
-_NO_OPENING_NEXT = dict(
-    {k: v for k, v in _FRAME_NEXT.items() if k != "pre"}, start=("junk",), junk=("c_first",)
-)
+#: A whole message read backwards from its closing frame (:func:`whole_message`), and its rival.
+_WHOLE_NEXT, _NO_OPENING_NEXT = _read_back(_FRAME_NEXT)
 
 
 def _whole_states(hold_units: float, rest_units: float) -> tuple[_State, ...]:
-    looks = tuple(_State(f"o{k}", 1.0 if k % 2 else -1.0, hold_units, 0.4, 2.2) for k in range(1, 5))
+    looks = _opening_looks(hold_units)
     # After the opening frame the eyes rest at centre for the frame's hold and FRAME_REST_SEC.
     first_rest = _State("c_first", 0.0, rest_units, 0.6, 3.0, long_ok=True)
     return (_State("junk", 0.0, None),) + looks + (first_rest,) + _closing_states(hold_units)[2:]
