@@ -210,11 +210,6 @@ class DetectorStage:
         """Take a ``stage`` event from the rig's stager: EMG codes are read only in stage R."""
         self._pipe.observe(event)
 
-    @property
-    def eye_code(self) -> str:
-        """What eye messages the decoder expects now (``"auto"``, ``"count"``, ``"morse"``)."""
-        return self._pipe.eye_code
-
     def expect_answer(self, answer: str | None) -> None:
         """Read eye messages as the answer a design's open question awaits (``None``: no question).
 
