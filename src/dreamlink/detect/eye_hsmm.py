@@ -640,7 +640,7 @@ def _count_states(unit: float, hold: float) -> tuple[_State, ...]:
     for a sender whose hold is ``hold`` seconds: the rests timed by the code (the opening frame's
     hold and :data:`~dreamlink.link.eye_code.COUNT_FIRST_REST_SEC`, not much longer: a longer first
     rest is the "0" answer's two rests; :data:`~dreamlink.link.eye_code.COUNT_LAST_REST_SEC`, possibly
-    longer: a sender who pauses before the closing frame)."""
+    longer, up to :data:`COUNT_LAST_REST_MAX` times: a sender who pauses before the closing frame)."""
     looks = tuple(_State(f"f{k}", 1.0 if k % 2 else -1.0, 1.0, 0.4, 2.2) for k in range(1, 4))
     return (
         _COUNT_STATES[0],
