@@ -988,10 +988,11 @@ def _level_segments_x(
     if centre.sum() >= n_c:
         tc, lc = times[centre], levels[centre]
         local = np.full(times.size, np.nan)
-        for i, t in enumerate(times):
-            near = (tc >= t - BASELINE_HALF_SEC) & (tc <= t + BASELINE_HALF_SEC)
-            if near.any():
-                local[i] = np.median(lc[near])
+        # The centre blocks within ±BASELINE_HALF_SEC of each block (the times are increasing).
+        lo = np.searchsorted(tc, times - BASELINE_HALF_SEC, side="left")
+        hi = np.searchsorted(tc, times + BASELINE_HALF_SEC, side="right")
+        for i in np.flatnonzero(hi > lo):
+            local[i] = np.median(lc[lo[i] : hi[i]])
         base = np.where(np.isfinite(local), local, base)
     x = (levels - base) / half
     segs = _runs(_classify(x), times, step)
