@@ -19,6 +19,7 @@ from dreamlink.detect.decoders import (
     decode_yes_no,
     level_frame_looks,
 )
+from dreamlink.detect.eye_hsmm import Segment
 from dreamlink.detect.eye_sweeps import Frame, Movement, Sweep
 from dreamlink.link import emg_code, eye_code
 from dreamlink.sources.base import SourceInfo
@@ -628,3 +629,56 @@ def test_without_reading_back_a_count_opened_on_its_body_is_short_or_unreadable(
     monkeypatch.setattr(decoders, "COUNT_WHOLE_GIVEN_UP_MIN_GAIN", np.inf)
     got = {n: [m.value for m in _count_without_its_opening_frame(n)[0]] for n in (2, 3, 4, 5)}
     assert got == {2: ["unreadable"], 3: ["unreadable"], 4: ["1"], 5: ["2"]}
+
+
+def _count_with_a_spoiled_pair(n: int, pair: int, gaze: float) -> list:
+    """A count of ``n`` whose body's ``pair``-th right look (from 0) stops at ``gaze`` (−1 left … +1
+    right): a natural REM pulls it back."""
+    gestures = eye_code.count_answer(n, hold=0.6)
+    rights = [i for i, g in enumerate(gestures) if g.gaze > 0][2:-2]  # (the frames' looks left out)
+    gestures[rights[pair]] = eye_code.Gesture(gaze, gestures[rights[pair]].hold)
+    return gestures + synth.centre(12)
+
+
+@pytest.mark.parametrize(("n", "pair", "gaze"), [(3, 0, -0.2), (4, 1, -0.3), (5, 3, -0.3)])
+def test_a_count_with_one_spoiled_pair_is_read_with_that_pair_least_sure(n, pair, gaze, monkeypatch):
+    msgs, _ = run_eye(_count_with_a_spoiled_pair(n, pair, gaze), mode="count", seed=1)
+    assert [m.value for m in msgs] == [str(n)]
+    sure = [c for _, c in msgs[0].data["symbols"]]
+    assert sure[pair] == min(sure) < min(sure[:pair] + sure[pair + 1 :])
+    assert msgs[0].confidence == min(sure)
+    # Refusing every pair that falls short of a full swing, the same count is unreadable.
+    monkeypatch.setattr(decoders, "COUNT_MAX_IRREGULAR", 0)
+    msgs, _ = run_eye(_count_with_a_spoiled_pair(n, pair, gaze), mode="count", seed=1)
+    assert [m.value for m in msgs] == ["unreadable"]
+    assert "no full swing to the right" in msgs[0].data["reason"]
+
+
+def _count_reading(swings: list[float]) -> list[Segment]:
+    """A count reading (as the HSMM gives it, 1 s per look): the first rest, then per pair a left look
+    at +1 half swing and a right look ``swing`` half swings to its right, then the last rest."""
+    segs, t = [Segment("c_first", 0.0, 2.0, 0.0, 0.9)], 2.0
+    for swing in swings:
+        right = 1.0 - swing
+        segs += [Segment("left", t, t + 1, 1.0, 0.9), Segment("right", t + 1, t + 2, right, 0.9)]
+        t += 2.0
+    return segs + [Segment("c_pre", t, t + 1.5, 0.0, 0.9)]
+
+
+@pytest.mark.parametrize(
+    ("swings", "read"),
+    [
+        ([2.0, 2.0, 2.0], "3"),
+        ([0.7, 2.0, 2.0], "3"),  # one real pair, spoiled: it counts
+        ([0.7, 2.0], "unreadable"),  # ... but only among two full ones
+        ([0.2, 2.0, 2.0], "2"),  # a natural movement in the first rest, read as a pair: not counted
+        ([2.0, -1.2, 2.0], "2"),  # a "pair" that swings the wrong way is no pair, however far
+        ([0.2, 2.0, 0.7, 2.0], "unreadable"),  # two pairs fall short: the reading lost its way
+        ([0.2], "unreadable"),  # no pair at all is not a "0"
+    ],
+)
+def test_a_count_reading_counts_full_pairs_and_at_most_one_that_falls_short(swings, read):
+    res = decoders._count_of(_count_reading(swings), 0.0, 10.0, zero_ok=True)
+    assert (res.text if res.ok else "unreadable") == read
+    if not res.ok:
+        assert "no full swing to the right" in res.reason

@@ -23,7 +23,9 @@ Eye messages (:class:`EyeMessageDecoder`, streaming)
       (:func:`level_frame_looks`) close it when the trace through them reads as "the code's first
       rest, left-right pairs, the code's rest, the frame" better than as the pairs going on
       (:meth:`EyeMessageDecoder._count_closing`,
-      :func:`~dreamlink.detect.eye_hsmm.count_closing_test`); that reading gives the answer,
+      :func:`~dreamlink.detect.eye_hsmm.count_closing_test`); that reading gives the answer (its
+      full left-right pairs, and at most one that a natural REM spoiled or made up:
+      :func:`_count_of`),
       unless the trace from before the detector's opening reads as a whole count whose opening
       frame is earlier (natural REMs spoiled the opening frame's sweeps and the body's own looks
       opened the message: :meth:`EyeMessageDecoder._count_whole`,
@@ -743,6 +745,12 @@ HSMM_MIN_SWING = 1.0
 #: (on eight draws of ``benchmarks/signals.py``, seeds 13 and 31–73, real bodies with one spoiled
 #: element swung 0.53–0.99; the rejected "messages" of natural movements were single elements).
 HSMM_WEAK_SWING, HSMM_WEAK_MIN_STRONG = 0.5, 3
+#: Count readings (:func:`_count_of`): at most this many left-right pairs may fall short of a full
+#: swing, and a spoiled pair (≥ :data:`HSMM_WEAK_SWING`) counts among at least this many full ones.
+#: On REM counts of ``benchmarks/signals.py`` (seeds 1–6 and 317–379, 1196 counts) this read 14 more
+#: exactly than refusing every short pair, for one more wrong answer; allowing two short pairs read
+#: as many but five more wrong: a reading with two is a body the reading lost its way in.
+COUNT_MAX_IRREGULAR, COUNT_SPOILED_MIN_FULL = 1, 2
 
 
 def decode_eye_morse_path(
@@ -923,8 +931,8 @@ def decode_count_path(
 
     The body (:func:`dreamlink.link.eye_code.count_answer`) is centre, then left and right
     fixations alternating (each held ``hold_sec``), ending at the right, then centre; the answer is
-    the number of right fixations of the cheapest such path. Unreadable when no path fits or a
-    left and the next right fixation are not a swing apart (< :data:`HSMM_MIN_SWING` half swings).
+    the number of right fixations of the cheapest such path. Unreadable when no path fits or its
+    left-right pairs do not swing fully (:func:`_count_of`).
     """
     kind = "count"
     unit, found = _count_body_blocks(times, levels, half, hold_sec)
@@ -938,24 +946,43 @@ def decode_count_path(
 
 def _count_of(segs: Sequence[Segment], onset: float, end: float, zero_ok: bool = False) -> Decoded:
     """The count answer of a count body's segments (:func:`~dreamlink.detect.eye_hsmm.best_path`,
-    :func:`~dreamlink.detect.eye_hsmm.count_closing_test`): the number of ``right`` looks, each a full
-    swing (≥ :data:`HSMM_MIN_SWING` half swings) from the left look before it. "0" only with
-    ``zero_ok`` (a reading that found the closing frame after the code's two rests)."""
+    :func:`~dreamlink.detect.eye_hsmm.count_closing_test`): the number of left-right pairs, each a
+    full swing to the right (≥ :data:`HSMM_MIN_SWING` half swings from the left look before it,
+    :func:`_pair_swings`). "0" only with ``zero_ok`` (a reading that found the closing frame after
+    the code's two rests).
+
+    One pair in a reading may fall short (:data:`COUNT_MAX_IRREGULAR`): one that swings at least
+    :data:`HSMM_WEAK_SWING` half swings is a real pair one of whose looks a natural REM spoiled, and
+    counts (as sure as its swing) among at least :data:`COUNT_SPOILED_MIN_FULL` full ones; one that
+    swings less, or the wrong way, is a natural movement in a rest that the reading took for a pair,
+    and does not count. A reading with more such pairs is unreadable: the body did not follow the code.
+    """
     kind = "count"
-    symbols = []
-    for i, seg in enumerate(segs):
-        if seg.state != "right":
-            continue
-        prev = segs[i - 1]
-        if abs(prev.level - seg.level) < HSMM_MIN_SWING:
-            return _unreadable(kind, f"no full swing to the right at {seg.start:.2f} s", onset, end)
-        symbols.append(("1", float(np.clip(min(prev.fit, seg.fit), 0.05, 1.0))))
+    pairs = _pair_swings(segs)
+    short = [(i, swing) for i, swing in pairs if swing < HSMM_MIN_SWING]
+    spoiled = [(i, swing) for i, swing in short if swing >= HSMM_WEAK_SWING]
+    full = len(pairs) - len(short)
+    lost = len(short) > COUNT_MAX_IRREGULAR or (pairs and not full)
+    if lost or (spoiled and full < COUNT_SPOILED_MIN_FULL):
+        at = ", ".join(f"{segs[i].start:.2f}" for i, _ in short)
+        return _unreadable(kind, f"no full swing to the right at {at} s", onset, end)
+    symbols = [
+        ("1", float(np.clip(min(segs[i - 1].fit, segs[i].fit) * min(1.0, swing / HSMM_MIN_SWING), 0.05, 1.0)))
+        for i, swing in pairs
+        if swing >= HSMM_WEAK_SWING
+    ]
     if not symbols:
         if zero_ok:
             return Decoded(kind, True, "0", (), 1.0, "", onset, end)
         return _unreadable(kind, "no count between the LRLR frames", onset, end)
     conf = _combine([c for _, c in symbols])
     return Decoded(kind, True, str(len(symbols)), tuple(symbols), conf, "", onset, end)
+
+
+def _pair_swings(segs: Sequence[Segment]) -> list[tuple[int, float]]:
+    """The index of each ``right`` look of a count reading, with how far (half swings) it is to the
+    right of the ``left`` look before it: negative when it is not to the right at all."""
+    return [(i, segs[i - 1].level - seg.level) for i, seg in enumerate(segs) if seg.state == "right"]
 
 
 def _level_segments(
