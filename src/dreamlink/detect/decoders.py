@@ -748,8 +748,8 @@ HSMM_WEAK_SWING, HSMM_WEAK_MIN_STRONG = 0.5, 3
 #: Count readings (:func:`_count_of`): at most this many left-right pairs may fall short of a full
 #: swing, and a spoiled pair (≥ :data:`HSMM_WEAK_SWING`) counts among at least this many full ones.
 #: On REM counts of ``benchmarks/signals.py`` (seeds 1–6 and 317–379, 1196 counts) this read 14 more
-#: exactly than refusing every short pair, for one more wrong answer; allowing two short pairs read
-#: as many but five more wrong: a reading with two is a body the reading lost its way in.
+#: exactly than refusing every short pair, for one more wrong answer (26 against 25); allowing two
+#: short pairs read as many but four more wrong: a reading with two is a body it lost its way in.
 COUNT_MAX_IRREGULAR, COUNT_SPOILED_MIN_FULL = 1, 2
 
 
