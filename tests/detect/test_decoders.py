@@ -624,6 +624,19 @@ def test_a_count_opened_on_its_own_body_is_read_whole(n, given_up):
     assert (late > 5.0) if given_up else (late <= 0.5)
 
 
+def test_a_count_of_one_seen_only_by_its_closing_marker_is_read_back_from_it(monkeypatch):
+    # A "1" is one left-right pair between its frames: with the opening frame's marker withheld, its
+    # closing marker is a lone marker. It is read back as the closing frame of the count before it.
+    msgs, trace = _count_without_its_opening_frame(1)
+    assert [m.value for m in msgs] == ["1"]
+    assert abs(msgs[0].onset - trace.sweeps[0].onset) < 0.3
+    fourth = trace.sweeps[-2]  # the closing frame's fourth sweep
+    assert abs(msgs[0].onset + msgs[0].duration - (fourth.onset + fourth.duration)) < 0.3
+    # Not read back at the gain of a count given up, the lone marker is dropped: nothing reported.
+    monkeypatch.setattr(decoders, "COUNT_WHOLE_GIVEN_UP_MIN_GAIN", np.inf)
+    assert _count_without_its_opening_frame(1)[0] == []
+
+
 def test_without_reading_back_a_count_opened_on_its_body_is_short_or_unreadable(monkeypatch):
     monkeypatch.setattr(decoders, "COUNT_WHOLE_MIN_GAIN", np.inf)
     monkeypatch.setattr(decoders, "COUNT_WHOLE_GIVEN_UP_MIN_GAIN", np.inf)

@@ -31,7 +31,9 @@ Eye messages (:class:`EyeMessageDecoder`, streaming)
       opened the message: :meth:`EyeMessageDecoder._count_whole`,
       :func:`~dreamlink.detect.eye_hsmm.count_whole_test`). A count given up (no such frame,
       :func:`count_time_limit`) is read from its whole trace the same way, from before its opening
-      when it does not read from there (:meth:`EyeMessageDecoder._count_given_up`). Otherwise
+      when it does not read from there (:meth:`EyeMessageDecoder._count_given_up`), and so is a
+      lone marker, as the closing frame of a count whose opening marker the detector missed (a "1"
+      is one pair between its frames: :meth:`EyeMessageDecoder._lone_closing`). Otherwise
       (``mode="auto"``, or no level) a closing frame that follows the body's half sweep back to
       centre is read at once, or the count is decoded once the eyes have rested
       ``2 + 1.5 × hold`` seconds after a closing marker, from the level as a whole first
@@ -1888,7 +1890,9 @@ class EyeMessageDecoder:
             rest = max(3.5 if self.mode == "count" else 2.5, 1.2 * eye_code.FRAME_REST_SEC + 0.6)
             lone = rest + 1.5 * self._hold
             if quiet >= lone:
+                res = self._lone_closing(now) if self._counts_by_level else None
                 self._open = None
+                return res
             return None
         if self.mode != "morse" and not self._counts_by_level and quiet >= 2.0 + 1.5 * self._hold:
             close = self._closing()
@@ -2014,13 +2018,36 @@ class EyeMessageDecoder:
             onset, test = whole
         return replace(_count_of(test.segments, onset, end, zero_ok=True), detected_at=at)
 
-    def _count_whole(self, now: float, f1: float | None = None) -> tuple[float, TraceReading] | None:
+    def _lone_closing(self, now: float) -> Decoded | None:
+        """A lone marker (nothing followed it) read as the closing frame of a count whose opening
+        frame the detector missed: a "1" is one left-right pair between its frames, so its closing
+        marker may be all the detector saw. The trace before the marker is read back as a whole count
+        that the marker closes (:meth:`_count_whole`, at the gain of a count given up); ``None`` when
+        it does not read as one, and the marker stays a lone marker."""
+        assert self._open is not None
+        frame_end = self._open[-1].end  # (the marker's fourth look starts)
+        least = COUNT_WHOLE_GIVEN_UP_MIN_GAIN
+        whole = self._count_whole(frame_end + LEVEL_FRAME_WAIT_SEC, self._open[0].end, least)
+        if whole is None:
+            return None
+        onset, reading = whole
+        res = _count_of(reading.segments, onset, reading.frame()[3].start, zero_ok=True)
+        if not res.ok:
+            return None
+        self._level_frame_end = self._last_close_end = frame_end
+        return replace(res, detected_at=now)
+
+    def _count_whole(
+        self, now: float, f1: float | None = None, least: float | None = None
+    ) -> tuple[float, TraceReading] | None:
         """The open count read back from before its opening frame, when the detector opened it on the
         body's own looks (:func:`~dreamlink.detect.eye_hsmm.count_whole_test`): the onset (s) of the
         opening frame found and the reading, or ``None``.
 
         ``f1`` (s) is where the closing reading put the closing frame's first look (the whole reading
         must put it there too); without it (a count given up) the whole reading finds the frame.
+        ``least`` is the gain the reading needs (by default :data:`COUNT_WHOLE_MIN_GAIN` with ``f1``,
+        :data:`COUNT_WHOLE_GIVEN_UP_MIN_GAIN` without).
         """
         assert self._open is not None and self.levels is not None
         back = min(count_time_limit(self._hold), COUNT_WHOLE_BACK_SEC)
@@ -2033,7 +2060,8 @@ class EyeMessageDecoder:
             _, found = _count_body_blocks(t, lv, 0.5 * self._full, self._hold)
             x = None if found is None else found[1]
         whole = None if x is None else count_whole_test(x, t, self._hold)
-        least = COUNT_WHOLE_MIN_GAIN if f1 is not None else COUNT_WHOLE_GIVEN_UP_MIN_GAIN
+        if least is None:
+            least = COUNT_WHOLE_MIN_GAIN if f1 is not None else COUNT_WHOLE_GIVEN_UP_MIN_GAIN
         if whole is None or whole.gain < least or not _count_closed(whole):
             return None
         opening = whole.opening()
