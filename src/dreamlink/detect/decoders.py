@@ -981,6 +981,14 @@ def _count_of(segs: Sequence[Segment], onset: float, end: float, zero_ok: bool =
     return Decoded(kind, True, str(len(symbols)), tuple(symbols), conf, "", onset, end)
 
 
+def _whole_count(whole: tuple[float, TraceReading], at: float) -> Decoded:
+    """A count read back whole (the onset (s) of the opening frame found and the reading, as
+    :meth:`EyeMessageDecoder._count_whole` gives them): from its opening to its closing frame's
+    fourth look, read at ``at`` (s)."""
+    onset, reading = whole
+    return replace(_count_of(reading.segments, onset, reading.frame()[3].start, zero_ok=True), detected_at=at)
+
+
 def _pair_swings(segs: Sequence[Segment]) -> list[tuple[int, float]]:
     """The index of each ``right`` look of a count reading, with how far (half swings) it is to the
     right of the ``left`` look before it: negative when it is not to the right at all."""
@@ -2030,12 +2038,11 @@ class EyeMessageDecoder:
         whole = self._count_whole(frame_end + LEVEL_FRAME_WAIT_SEC, self._open[0].end, least)
         if whole is None:
             return None
-        onset, reading = whole
-        res = _count_of(reading.segments, onset, reading.frame()[3].start, zero_ok=True)
+        res = _whole_count(whole, now)
         if not res.ok:
             return None
         self._level_frame_end = self._last_close_end = frame_end
-        return replace(res, detected_at=now)
+        return res
 
     def _count_whole(
         self, now: float, f1: float | None = None, least: float | None = None
@@ -2115,9 +2122,7 @@ class EyeMessageDecoder:
         whole = self._count_whole(now)
         if whole is None:
             return _unreadable("count", "no closing LRLR frame", onset, self._last_end, now)
-        onset, reading = whole
-        res = _count_of(reading.segments, onset, reading.frame()[3].start, zero_ok=True)
-        return replace(res, detected_at=now)
+        return _whole_count(whole, now)
 
     def _level_opening(self, now: float) -> None:
         """Open a message tentatively on an opening frame the detector missed, found in the gaze level.
