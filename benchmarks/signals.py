@@ -54,7 +54,7 @@ DATA = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT / "src"))
 
 from dreamlink.detect.calibration import Calibration  # noqa: E402
-from dreamlink.detect.decoders import decode_eye_morse_path  # noqa: E402
+from dreamlink.detect.eye_reading import decode_eye_morse_path  # noqa: E402
 from dreamlink.detect.eye_sweeps import EyeSignalDetector  # noqa: E402
 from dreamlink.detect.pipeline import detect_array, load_channels  # noqa: E402
 from dreamlink.detect.rems import compare_with_yasa  # noqa: E402
@@ -313,7 +313,7 @@ def rem_morse_draw(bg: Background, seed: int) -> tuple[Score, int, int]:
     """One more draw of the REM eye-Morse row: as many passes as the main table, its own seed.
 
     Returns the pipeline's score and, as a diagnostic, the character errors and characters of the
-    body reader alone (:func:`~dreamlink.detect.decoders.decode_eye_morse_path`) given each message's
+    body reader alone (:func:`~dreamlink.detect.eye_reading.decode_eye_morse_path`) given each message's
     true frames, hold and swing: what is left when framing is perfect.
     """
     rng = np.random.default_rng(seed)

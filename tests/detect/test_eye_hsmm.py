@@ -6,14 +6,6 @@ import numpy as np
 import pytest
 
 from dreamlink.detect import Calibration, detect_array, eye_hsmm
-from dreamlink.detect.decoders import (
-    CLOSING_MIN_GAIN,
-    WHOLE_MIN_FIT,
-    WHOLE_MIN_GAIN,
-    decode_count_path,
-    decode_eye_morse_framed,
-    decode_eye_morse_path,
-)
 from dreamlink.detect.eye_hsmm import (
     best_path,
     closing_test,
@@ -21,6 +13,8 @@ from dreamlink.detect.eye_hsmm import (
     count_whole_test,
     whole_message,
 )
+from dreamlink.detect.eye_messages import CLOSING_MIN_GAIN, WHOLE_MIN_FIT, WHOLE_MIN_GAIN
+from dreamlink.detect.eye_reading import decode_count_path, decode_eye_morse_framed, decode_eye_morse_path
 from dreamlink.link import eye_code
 from dreamlink.sim.gestures import gaze_to_eog, render_gaze
 from dreamlink.sources.base import SourceInfo

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dreamlink.detect.decoders import EMG_MESSAGE_END_SEC
+from dreamlink.detect.emg_messages import EMG_MESSAGE_END_SEC
 from dreamlink.link import emg_code
 
 

@@ -2,10 +2,13 @@
 
 Modules: :mod:`~dreamlink.detect.filters` (causal filters), :mod:`~dreamlink.detect.eye_sweeps`
 (sweeps and the LRLR marker), :mod:`~dreamlink.detect.calibration` (per-person amplitude),
-:mod:`~dreamlink.detect.decoders` (count, eye-Morse, EMG codes), :mod:`~dreamlink.detect.emg`
-(twitches), :mod:`~dreamlink.detect.rems` (REM density), :mod:`~dreamlink.detect.arousal`
-(arousal/wake), :mod:`~dreamlink.detect.pipeline` (all of them live, and offline via the same path;
-EMG codes only in REM sleep, :class:`~dreamlink.detect.pipeline.EmgGate`).
+:mod:`~dreamlink.detect.decoded` (a decoded message), :mod:`~dreamlink.detect.eye_hsmm` and
+:mod:`~dreamlink.detect.eye_reading` (reading count answers and eye-Morse from sweeps and the gaze
+level), :mod:`~dreamlink.detect.eye_messages` (framing eye messages live),
+:mod:`~dreamlink.detect.emg` (twitches), :mod:`~dreamlink.detect.emg_messages` (EMG codes),
+:mod:`~dreamlink.detect.rems` (REM density), :mod:`~dreamlink.detect.arousal` (arousal/wake),
+:mod:`~dreamlink.detect.pipeline` (all of them live, and offline via the same path; EMG codes only in
+REM sleep, :class:`~dreamlink.detect.pipeline.EmgGate`).
 """
 
 from dreamlink.detect.calibration import (

@@ -59,7 +59,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dreamlink.detect.decoders import Twitch
+from dreamlink.detect.emg_messages import Twitch
 from dreamlink.detect.filters import bandpass
 from dreamlink.errors import SamplingRateError
 from dreamlink.events import Event

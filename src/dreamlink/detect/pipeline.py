@@ -5,9 +5,9 @@ file playback, BrainFlow, LSL), re-blocks them into fixed hops of :data:`HOP_SEC
 does not depend on how the source happened to chunk the stream), and runs on each hop:
 
 * :class:`~dreamlink.detect.eye_sweeps.EyeSignalDetector` → ``eye_sweep``, ``lrlr``;
-* :class:`~dreamlink.detect.decoders.EyeMessageDecoder` → ``message`` (count / eye-Morse);
+* :class:`~dreamlink.detect.eye_messages.EyeMessageDecoder` → ``message`` (count / eye-Morse);
 * :class:`~dreamlink.detect.rems.RemCounter` → ``rem``, ``rem_density``;
-* :class:`~dreamlink.detect.emg.EmgTwitchDetector` + :class:`~dreamlink.detect.decoders.EmgMessageDecoder`
+* :class:`~dreamlink.detect.emg.EmgTwitchDetector` + :class:`~dreamlink.detect.emg_messages.EmgMessageDecoder`
   → ``emg_twitch``, ``message`` (yes/no or EMG-Morse), when an EMG channel is given;
 * :class:`~dreamlink.detect.arousal.ArousalDetector` → ``arousal``, ``wake``, when EMG or EEG is given.
 
@@ -34,8 +34,9 @@ import numpy as np
 
 from dreamlink.detect.arousal import ArousalDetector
 from dreamlink.detect.calibration import Calibration, estimate_swing
-from dreamlink.detect.decoders import EmgMessageDecoder, EyeMessageDecoder
 from dreamlink.detect.emg import EmgTwitchDetector
+from dreamlink.detect.emg_messages import EmgMessageDecoder
+from dreamlink.detect.eye_messages import EyeMessageDecoder
 from dreamlink.detect.eye_sweeps import EyeSignalDetector
 from dreamlink.detect.rems import RemCounter, is_rem
 from dreamlink.errors import ChannelError, SamplingRateError
@@ -236,7 +237,7 @@ class DetectorPipeline:
         """Expect eye messages of ``eye_code`` (``"auto"``, ``"count"``, ``"morse"``) from now on.
 
         A message already being received is read as it began
-        (:meth:`~dreamlink.detect.decoders.EyeMessageDecoder.expect`).
+        (:meth:`~dreamlink.detect.eye_messages.EyeMessageDecoder.expect`).
         """
         self.eye_decoder.expect(eye_code)
         self.eye_code = eye_code

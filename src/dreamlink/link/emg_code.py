@@ -11,7 +11,7 @@ Yes / no
 EMG-Morse
     short = dot, long = dash, a pause of :data:`LETTER_PAUSE_SEC` (on top of the gap between
     twitches) ends a letter, twice that a word (:func:`emg_morse`); the decoder ends a message
-    after a longer pause (:data:`dreamlink.detect.decoders.EMG_MESSAGE_END_SEC`).
+    after a longer pause (:data:`dreamlink.detect.emg_messages.EMG_MESSAGE_END_SEC`).
 
 References
 ----------

@@ -214,7 +214,7 @@ class DetectorStage:
         """Read eye messages as the answer a design's open question awaits (``None``: no question).
 
         A count answer is framed by the closing frame's rests, not by the detector's markers
-        (:meth:`dreamlink.detect.decoders.EyeMessageDecoder._count_closing`), so while a ``count`` is
+        (:meth:`dreamlink.detect.eye_messages.EyeMessageDecoder._count_closing`), so while a ``count`` is
         awaited the eye decoder reads counts only (:data:`EYE_CODE_FOR_ANSWER`); otherwise ``"auto"``.
         """
         eye_code = EYE_CODE_FOR_ANSWER.get(answer or "", "auto")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from dreamlink.detect.decoders import (
+from dreamlink.detect.decoded import Decoded
+from dreamlink.detect.emg_messages import (
     EMG_MIN_MESSAGE_LEVEL,
     EmgMessageDecoder,
     Twitch,
     consistent_twitches,
+    decode_emg_morse,
+    decode_yes_no,
 )
 from dreamlink.link import emg_code
 
@@ -58,3 +61,24 @@ def test_a_multi_word_message_is_one_message_when_streamed():
             pending = pending[len(new) :]
             out += dec.update(new, now)
         assert [d.text for d in out] == ["SOS HI"], gap
+
+
+def test_emg_codes():
+    yes = [Twitch(t.start, t.duration) for t in emg_code.yes_no(True)]
+    no = [Twitch(t.start, t.duration) for t in emg_code.yes_no(False)]
+    assert decode_yes_no(yes).text == "yes" and decode_yes_no(no).text == "no"
+    assert not decode_yes_no(yes + [Twitch(2.5, 0.25)] * 2).ok  # 4 twitches
+    assert "long" in decode_yes_no([Twitch(0, 0.25), Twitch(1, 0.9)]).reason
+    assert "spread" in decode_yes_no([Twitch(0, 0.2), Twitch(6, 0.2)]).reason
+    assert "irregular" in decode_yes_no([Twitch(0, 0.2), Twitch(0.4, 0.2), Twitch(2.6, 0.2)]).reason
+    sos = [Twitch(t.start, t.duration) for t in emg_code.emg_morse("SOS HI")]
+    assert decode_emg_morse(sos).text == "SOS HI"
+    assert "not a Morse letter" in decode_emg_morse([Twitch(0.6 * i, 0.2) for i in range(7)]).reason
+
+
+def test_emg_stream_decoder_ignores_a_lone_twitch():
+    dec = EmgMessageDecoder("yes_no")
+    assert dec.update([Twitch(1.0, 0.2)], now=1.5) == []
+    assert dec.update([], now=10.0) == []  # lone twitch dropped, no "unreadable"
+    out = dec.update([Twitch(20.0, 0.2), Twitch(20.7, 0.2)], now=21.0) + dec.update([], now=30.0)
+    assert [d.text for d in out] == ["yes"] and isinstance(out[0], Decoded)

@@ -1,49 +1,18 @@
-"""Decoders: messages with per-symbol confidence, or an explicit 'unreadable' with a reason."""
+"""Eye messages live: count answers and eye-Morse framed between LRLR markers, end to end on synthetic
+EOG and on scripted gaze traces."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from dreamlink.detect import Calibration, decoders, detect_array
-from dreamlink.detect.decoders import (
-    CLOSING_WEAK_CONF,
-    Decoded,
-    EmgMessageDecoder,
-    EyeMessageDecoder,
-    Twitch,
-    decode_count,
-    decode_emg_morse,
-    decode_eye_morse,
-    decode_eye_morse_levels,
-    decode_yes_no,
-    level_frame_looks,
-)
-from dreamlink.detect.eye_hsmm import Segment
-from dreamlink.detect.eye_sweeps import Frame, Movement, Sweep
-from dreamlink.link import emg_code, eye_code
+from dreamlink.detect import Calibration, detect_array, eye_messages, eye_reading
+from dreamlink.detect.decoded import Decoded
+from dreamlink.detect.eye_messages import CLOSING_WEAK_CONF, EyeMessageDecoder
+from dreamlink.detect.eye_sweeps import Frame, Sweep
+from dreamlink.link import eye_code
 from dreamlink.sources.base import SourceInfo
 from tests.detect import synth
-
-
-def sweep(onset: float, direction: str, size: float = 300e-6, dur: float = 0.1, conf: float = 0.9) -> Sweep:
-    amp = size if direction == "L" else -size
-    return Sweep(Movement(onset, dur, amp, 5e-3, 0.05, 0.05, 0.01, onset + dur + 0.15), conf)
-
-
-def excursions(symbols: str, t0: float = 0.0, hold: float = 0.5, full: float = 600e-6) -> list[Sweep]:
-    """Sweeps of an eye-Morse body as the code keys it (unit = ``hold`` ≥ 0.5 s): per element out
-    (half), across (full), back (half); centre rests of 2 units between elements, 5 between letters."""
-    out, t = [], t0
-    for letter in symbols.split(" "):
-        for s in letter:
-            d = "L" if s == "." else "R"
-            o = "R" if d == "L" else "L"
-            out += [sweep(t, d, full / 2), sweep(t + 0.1 + hold, o, full)]
-            out.append(sweep(t + 2 * (0.1 + hold), d, full / 2))
-            t += 2 * (0.1 + hold) + 0.1 + 2 * hold
-        t += 3 * hold
-    return out
 
 
 def run_eye(gestures, mode="auto", seed=0, gain=0.85, jitter=0.15):
@@ -63,86 +32,6 @@ def run_eye(gestures, mode="auto", seed=0, gain=0.85, jitter=0.15):
     return [e for e in res.events if e.trial_type == "message"], trace
 
 
-# -- pure decoders -------------------------------------------------------------------------------
-def test_count_body_decodes_with_symbol_confidence():
-    body = [
-        sweep(0, "L", 300e-6),
-        sweep(1, "R", 600e-6),
-        sweep(2, "L", 600e-6),
-        sweep(3, "R", 600e-6),
-        sweep(4, "L", 300e-6),
-    ]
-    res = decode_count(body)
-    assert res.ok and res.text == "2" and len(res.symbols) == 2
-    assert all(0 < c <= 1 for _, c in res.symbols)
-
-
-@pytest.mark.parametrize(
-    ("dirs", "reason"),
-    [("LRRL", "in a row"), ("RLR", "start with a look to the left"), ("LRLR", "return to centre")],
-)
-def test_count_rejects_malformed(dirs, reason):
-    res = decode_count([sweep(i, d, 600e-6 if 0 < i < len(dirs) - 1 else 300e-6) for i, d in enumerate(dirs)])
-    assert not res.ok and res.text is None and reason in res.reason
-    assert res.to_event().value == "unreadable" and reason in res.to_event().data["reason"]
-
-
-def test_eye_morse_tolerates_a_small_natural_movement():
-    body = excursions("... --- ...")
-    body.insert(1, sweep(body[0].end + 0.2, "R", 80e-6))  # a small natural REM during a fixation
-    body.insert(5, sweep(body[4].end + 0.3, "L", 250e-6))  # a natural look from centre and back...
-    body.insert(6, sweep(body[5].end + 0.3, "R", 250e-6))  # ...is no symbol (no full swing)
-    res = decode_eye_morse(body, hold_sec=0.5)
-    assert res.ok and res.text == "SOS"
-    assert min(c for s, c in res.symbols if s in ".-") < 0.9  # ...at a cost in confidence
-
-
-def test_eye_morse_body_decodes_letters_and_words():
-    res = decode_eye_morse(excursions("... --- ..."), hold_sec=0.5)
-    assert res.ok and res.text == "SOS"
-    assert "".join(s for s, _ in res.symbols) == "... --- ..."
-    # The symbol is the full swing's direction: rightward = dot, leftward = dash.
-    assert [s.direction for s in excursions(".-")] == ["L", "R", "L", "R", "L", "R"]
-    assert decode_eye_morse(excursions(".- -..."), hold_sec=0.5).text == "AB"
-
-
-@pytest.mark.parametrize(
-    ("body", "reason"),
-    [
-        ([], "no symbols"),
-        ([sweep(0, "L", 300e-6), sweep(0.6, "R", 300e-6)], "no symbols"),  # half swings only
-        (excursions(".")[:2], "did not return"),
-        (excursions(".")[1:], "did not start"),
-        (excursions("......."), "not a Morse letter"),
-    ],
-)
-def test_eye_morse_rejects_malformed(body, reason):
-    res = decode_eye_morse(body, hold_sec=0.5, full=600e-6)
-    assert not res.ok and reason in res.reason
-
-
-def test_emg_codes():
-    yes = [Twitch(t.start, t.duration) for t in emg_code.yes_no(True)]
-    no = [Twitch(t.start, t.duration) for t in emg_code.yes_no(False)]
-    assert decode_yes_no(yes).text == "yes" and decode_yes_no(no).text == "no"
-    assert not decode_yes_no(yes + [Twitch(2.5, 0.25)] * 2).ok  # 4 twitches
-    assert "long" in decode_yes_no([Twitch(0, 0.25), Twitch(1, 0.9)]).reason
-    assert "spread" in decode_yes_no([Twitch(0, 0.2), Twitch(6, 0.2)]).reason
-    assert "irregular" in decode_yes_no([Twitch(0, 0.2), Twitch(0.4, 0.2), Twitch(2.6, 0.2)]).reason
-    sos = [Twitch(t.start, t.duration) for t in emg_code.emg_morse("SOS HI")]
-    assert decode_emg_morse(sos).text == "SOS HI"
-    assert "not a Morse letter" in decode_emg_morse([Twitch(0.6 * i, 0.2) for i in range(7)]).reason
-
-
-def test_emg_stream_decoder_ignores_a_lone_twitch():
-    dec = EmgMessageDecoder("yes_no")
-    assert dec.update([Twitch(1.0, 0.2)], now=1.5) == []
-    assert dec.update([], now=10.0) == []  # lone twitch dropped, no "unreadable"
-    out = dec.update([Twitch(20.0, 0.2), Twitch(20.7, 0.2)], now=21.0) + dec.update([], now=30.0)
-    assert [d.text for d in out] == ["yes"] and isinstance(out[0], Decoded)
-
-
-# -- streaming, end to end on synthetic EOG ---------------------------------------------------
 @pytest.mark.parametrize("n", [0, 1, 2, 4, 6])
 def test_count_answer_end_to_end(n):
     msgs, trace = run_eye(eye_code.count_answer(n, hold=0.6), mode="count", seed=n)
@@ -182,66 +71,6 @@ def test_message_without_closing_frame_is_unreadable():
     assert "closing" in msgs[0].data["reason"]
 
 
-# -- eye-Morse from the gaze level --------------------------------------------------------------
-def _level_trace(symbols: str, hold: float = 0.6, half: float = 300e-6, drift: float = 0.0, blips=()):
-    """A gaze-level trace (V) of an eye-Morse body as the code keys it, 32 Hz blocks."""
-    u = eye_code.morse_unit(hold)
-    side = eye_code.SIDE_UNITS * u
-    parts = [(0.0, 2.0)]
-    for letter in symbols.split(" "):
-        for s in letter:
-            first = 1.0 if s == "." else -1.0  # + = leftward gaze
-            parts += [(first, side), (-first, side), (0.0, eye_code.ELEMENT_GAP_UNITS * u)]
-        parts[-1] = (0.0, eye_code.LETTER_GAP_UNITS * u)
-    parts[-1] = (0.0, 2.0)
-    lv = np.concatenate([np.full(int(round(d * 32)), g * half) for g, d in parts])
-    t = (np.arange(lv.size) + 0.5) / 32
-    for at, size, dur in blips:  # natural REMs: brief excursions
-        lv[(t >= at) & (t < at + dur)] += size
-    return t, lv + drift * t
-
-
-def test_eye_morse_from_levels_reads_letters_and_ignores_natural_movements():
-    # Brief natural REMs, and a long look to one side and back during a centre rest (8.5 s).
-    t, lv = _level_trace("... --- ...", blips=[(1.0, 300e-6, 0.3), (6.0, -280e-6, 0.25), (8.6, 330e-6, 0.9)])
-    res = decode_eye_morse_levels(t, lv, 300e-6, hold_sec=0.6)
-    assert res.ok and res.text == "SOS"
-    assert all(0 < c <= 1 for s, c in res.symbols if s in ".-")
-
-
-def test_eye_morse_from_levels_tolerates_drift():
-    t, lv = _level_trace(".. -- ..", drift=8e-6)  # 8 µV/s: the centre moves ~1/3 half swing
-    res = decode_eye_morse_levels(t, lv, 300e-6, hold_sec=0.6)
-    assert res.ok and res.text == "IMI"
-
-
-def test_eye_morse_from_levels_refuses_what_is_not_the_code():
-    t, lv = _level_trace(".......")
-    assert "not a Morse letter" in decode_eye_morse_levels(t, lv, 300e-6, 0.6).reason
-    t, lv = _level_trace("")
-    assert "no symbols" in decode_eye_morse_levels(t, lv, 300e-6, 0.6).reason
-    t = (np.arange(300) + 0.5) / 32
-    # Left, back to centre, right: two natural looks, no full swing straight across.
-    lv = np.concatenate([np.zeros(64), np.full(30, 3e-4), np.zeros(40), np.full(30, -3e-4), np.zeros(136)])
-    assert "no symbols" in decode_eye_morse_levels(t, lv, 300e-6, 0.6).reason
-    # Left then right straight across, but only a half swing in all: natural movements, no symbol.
-    lv = np.concatenate([np.zeros(64), np.full(30, 160e-6), np.full(30, -160e-6), np.zeros(176)])
-    assert "no symbols" in decode_eye_morse_levels(t, lv, 300e-6, 0.6).reason
-    lv = np.concatenate([np.zeros(64), np.full(180, 300e-6), np.zeros(56)])  # one side, held 5.6 s
-    assert "no symbols" in decode_eye_morse_levels(t, lv, 300e-6, 0.6).reason
-
-
-def test_eye_morse_code_timing():
-    g = eye_code.eye_morse("E", hold=0.3)  # unit is at least 0.5 s
-    body = g[5:-5]
-    # A dot: far left, then straight across to far right, each held 1 unit, then back to centre.
-    assert body[1:4] == [eye_code.Gesture(-1, 0.5), eye_code.Gesture(1, 0.5), eye_code.Gesture(0, 2.5)]
-    g = eye_code.eye_morse("T", hold=1.0)
-    assert g[5:-5][1:3] == [eye_code.Gesture(1, 1.0), eye_code.Gesture(-1, 1.0)]  # a dash: right, left
-    g = eye_code.eye_morse("II", hold=1.0)[5:-5]
-    assert g[3] == eye_code.Gesture(0, eye_code.ELEMENT_GAP_UNITS) and g[6] == eye_code.Gesture(0, 5.0)
-
-
 def test_missed_closing_frame_costs_only_its_own_message():
     # The first message's closing LRLR is missing: the message runs into the next one and closes
     # on its opening frame; that frame is kept as a (tentative) opening, so "OK" is still read.
@@ -256,25 +85,11 @@ class _ScriptedStream:
     frames with the detector's confidence): decoder decisions on a known trace, without the
     detector's own choices."""
 
-    STEP, HALF, SWEEP_SEC = 0.05, 300e-6, 0.06
+    HALF = synth.KEY_HALF
 
     def __init__(self, gestures: list[eye_code.Gesture]) -> None:
-        self.sweeps: list[Sweep] = []
-        levels, t, level = [], 0.0, 0.0
-        for g in gestures:
-            target = -g.gaze * self.HALF  # gaze −1 (left) is a positive level
-            if target != level:
-                amp = target - level
-                mv = Movement(t, self.SWEEP_SEC, amp, 5e-3, 0.05, 0.05, 0.01, t + self.SWEEP_SEC + 0.15)
-                self.sweeps.append(Sweep(mv, 0.9))
-                level = target
-            levels.append((t, g.hold, level))
-            t += g.hold
-        self.duration = t
-        self.times = np.arange(0.0, t, self.STEP) + self.STEP / 2
-        self.level = np.zeros(self.times.size)
-        for start, hold, lv in levels:
-            self.level[(self.times >= start) & (self.times < start + hold)] = lv
+        self.times, self.level, self.sweeps = synth.keyed_gaze(gestures)
+        self.duration = sum(g.hold for g in gestures)
 
     def frame_at(self, onset: float, confidence: float) -> Frame:
         """The detector frame of the first sweeps left, right, left, right from ``onset`` (s)."""
@@ -470,38 +285,6 @@ def test_four_looks_in_the_gaze_level_alone_report_nothing():
     assert stream.decode([], swing=2 * stream.HALF) == []
 
 
-def _keyed_level(gestures: list[eye_code.Gesture]) -> tuple[np.ndarray, np.ndarray]:
-    stream = _ScriptedStream(gestures)
-    return stream.times, stream.level
-
-
-def test_the_level_screen_finds_a_frame_s_four_looks_in_a_row():
-    hold = 0.6
-    times, level = _keyed_level([*synth.centre(3), *eye_code.lrlr(hold), *synth.centre(1)])
-    looks = level_frame_looks(times, level, _ScriptedStream.HALF, hold)
-    assert looks is not None
-    assert [round(lv) for _, _, lv in looks] == [1, -1, 1, -1]
-    assert looks[0][0] == pytest.approx(3.0, abs=0.06)
-    assert all(end - start == pytest.approx(hold, abs=0.11) for start, end, _ in looks)
-
-
-def test_the_level_screen_joins_a_look_split_by_a_blip_and_passes_no_elements():
-    hold = 0.6
-    gesture = eye_code.Gesture
-    # The third look pulled towards centre for 0.2 s by a natural REM: still one look.
-    split = [gesture(-1, hold), gesture(1, hold), gesture(-1, 0.25), gesture(0, 0.2), gesture(-1, 0.25),
-             gesture(1, hold)]
-    times, level = _keyed_level([*synth.centre(3), *split, *synth.centre(1)])
-    looks = level_frame_looks(times, level, _ScriptedStream.HALF, hold)
-    assert looks is not None and len(looks) == 4
-    assert looks[2][1] - looks[2][0] == pytest.approx(0.7, abs=0.11)
-    # "I" (two dots: left, right, rest, left, right): the rest between the elements is no saccade.
-    unit = eye_code.morse_unit(hold)
-    dot = [gesture(-1, unit), gesture(1, unit)]
-    times, level = _keyed_level([*synth.centre(3), *dot, gesture(0, 2 * unit), *dot, *synth.centre(1)])
-    assert level_frame_looks(times, level, _ScriptedStream.HALF, hold) is None
-
-
 def test_a_spoiled_missed_closing_frame_is_no_extra_letter():
     # As above, but natural REMs spoil the missed closing frame of "RED": its third look falls back
     # towards centre and a look left follows its fourth. Read as the body going on, the frame is an
@@ -577,12 +360,12 @@ def test_a_count_whose_closing_frame_the_screen_misses_is_read_from_the_whole_tr
     assert [m.value for m in msgs] == ["3"]
     weak = [sw for sw in trace.sweeps if sw.direction == "R"][-1]  # the sweep into the weak look
     after = msgs[0].data["detected_at"] - (weak.onset + weak.duration)
-    assert 0.0 < after <= decoders.COUNT_READ_BACK_SEC + 0.3
+    assert 0.0 < after <= eye_messages.COUNT_READ_BACK_SEC + 0.3
 
 
 def test_a_count_given_up_is_read_from_the_whole_trace(monkeypatch):
     # The same count with the reading as the frame ends turned off: it is read when given up.
-    monkeypatch.setattr(decoders, "COUNT_READ_MIN_GAIN", np.inf)
+    monkeypatch.setattr(eye_messages, "COUNT_READ_MIN_GAIN", np.inf)
     msgs, trace = run_eye(_count_with_a_weak_last_look(), mode="count", seed=5)
     assert [m.value for m in msgs] == ["3"]
     weak = [sw for sw in trace.sweeps if sw.direction == "R"][-1]
@@ -633,13 +416,13 @@ def test_a_count_of_one_seen_only_by_its_closing_marker_is_read_back_from_it(mon
     fourth = trace.sweeps[-2]  # the closing frame's fourth sweep
     assert abs(msgs[0].onset + msgs[0].duration - (fourth.onset + fourth.duration)) < 0.3
     # Not read back at the gain of a count given up, the lone marker is dropped: nothing reported.
-    monkeypatch.setattr(decoders, "COUNT_WHOLE_GIVEN_UP_MIN_GAIN", np.inf)
+    monkeypatch.setattr(eye_messages, "COUNT_WHOLE_GIVEN_UP_MIN_GAIN", np.inf)
     assert _count_without_its_opening_frame(1)[0] == []
 
 
 def test_without_reading_back_a_count_opened_on_its_body_is_short_or_unreadable(monkeypatch):
-    monkeypatch.setattr(decoders, "COUNT_WHOLE_MIN_GAIN", np.inf)
-    monkeypatch.setattr(decoders, "COUNT_WHOLE_GIVEN_UP_MIN_GAIN", np.inf)
+    monkeypatch.setattr(eye_messages, "COUNT_WHOLE_MIN_GAIN", np.inf)
+    monkeypatch.setattr(eye_messages, "COUNT_WHOLE_GIVEN_UP_MIN_GAIN", np.inf)
     got = {n: [m.value for m in _count_without_its_opening_frame(n)[0]] for n in (2, 3, 4, 5)}
     assert got == {2: ["unreadable"], 3: ["unreadable"], 4: ["1"], 5: ["2"]}
 
@@ -661,37 +444,7 @@ def test_a_count_with_one_spoiled_pair_is_read_with_that_pair_least_sure(n, pair
     assert sure[pair] == min(sure) < min(sure[:pair] + sure[pair + 1 :])
     assert msgs[0].confidence == min(sure)
     # Refusing every pair that falls short of a full swing, the same count is unreadable.
-    monkeypatch.setattr(decoders, "COUNT_MAX_IRREGULAR", 0)
+    monkeypatch.setattr(eye_reading, "COUNT_MAX_IRREGULAR", 0)
     msgs, _ = run_eye(_count_with_a_spoiled_pair(n, pair, gaze), mode="count", seed=1)
     assert [m.value for m in msgs] == ["unreadable"]
     assert "no full swing to the right" in msgs[0].data["reason"]
-
-
-def _count_reading(swings: list[float]) -> list[Segment]:
-    """A count reading (as the HSMM gives it, 1 s per look): the first rest, then per pair a left look
-    at +1 half swing and a right look ``swing`` half swings to its right, then the last rest."""
-    segs, t = [Segment("c_first", 0.0, 2.0, 0.0, 0.9)], 2.0
-    for swing in swings:
-        right = 1.0 - swing
-        segs += [Segment("left", t, t + 1, 1.0, 0.9), Segment("right", t + 1, t + 2, right, 0.9)]
-        t += 2.0
-    return segs + [Segment("c_pre", t, t + 1.5, 0.0, 0.9)]
-
-
-@pytest.mark.parametrize(
-    ("swings", "read"),
-    [
-        ([2.0, 2.0, 2.0], "3"),
-        ([0.7, 2.0, 2.0], "3"),  # one real pair, spoiled: it counts
-        ([0.7, 2.0], "unreadable"),  # ... but only among two full ones
-        ([0.2, 2.0, 2.0], "2"),  # a natural movement in the first rest, read as a pair: not counted
-        ([2.0, -1.2, 2.0], "2"),  # a "pair" that swings the wrong way is no pair, however far
-        ([0.2, 2.0, 0.7, 2.0], "unreadable"),  # two pairs fall short: the reading lost its way
-        ([0.2], "unreadable"),  # no pair at all is not a "0"
-    ],
-)
-def test_a_count_reading_counts_full_pairs_and_at_most_one_that_falls_short(swings, read):
-    res = decoders._count_of(_count_reading(swings), 0.0, 10.0, zero_ok=True)
-    assert (res.text if res.ok else "unreadable") == read
-    if not res.ok:
-        assert "no full swing to the right" in res.reason

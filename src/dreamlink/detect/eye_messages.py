@@ -1,111 +1,94 @@
-"""From detected sweeps and twitches to messages: LRLR marker, count answers, eye-Morse, EMG codes.
+"""Eye messages live: framing count answers and eye-Morse between LRLR markers as the sweeps come.
 
-The codes are defined in :mod:`dreamlink.link.eye_code` and :mod:`dreamlink.link.emg_code`; this
-module reads them back. Every decoder returns a :class:`Decoded`: either the message with a
-confidence per symbol, or an explicit *unreadable* result with the reason. A decoder never guesses:
-anything that does not follow the code (sweeps in the same direction twice, an excursion that does
-not return, a dot/dash group that is no Morse letter, a twitch count that is neither yes nor no) is
-unreadable.
+The codes are defined in :mod:`dreamlink.link.eye_code`; each body framed here is read by
+:mod:`dreamlink.detect.eye_reading`, and every message is a :class:`~dreamlink.detect.decoded.Decoded`.
 
-Eye messages (:class:`EyeMessageDecoder`, streaming)
-    An LRLR marker opens a message (the detector's marker, judged on the fixation plateaus, when the
-    pipeline passes its frames). The fixation time between the marker's sweeps is the sender's
-    *hold*; it sets the eye-Morse time unit and the pause thresholds for the rest of the message
-    (:func:`morse_thresholds`: a letter ends after a centre rest longer than 3.2 units, a word
-    after 7 units: between what :func:`dreamlink.link.eye_code.eye_morse` produces at ±20 %
-    jitter).
+In :class:`EyeMessageDecoder` an LRLR marker opens a message (the detector's marker, judged on the
+fixation plateaus, when the pipeline passes its frames). The fixation time between the marker's
+sweeps is the sender's *hold*; it sets the eye-Morse time unit and the pause thresholds for the rest
+of the message (:func:`~.morse_thresholds`: a letter ends after a centre rest longer than 3.2 units,
+a word after 7 units: between what :func:`dreamlink.link.eye_code.eye_morse` produces at ±20 %
+jitter).
 
-    * Count answer: LRLR, *n* excursions (left then right: a half sweep to the left, *n* full swings
-      to the right with full swings back between them, a half sweep back to centre), LRLR. The
-      answer is the number of rightward swings. A count's body is made of the frame's own looks (a
-      "2" is an LRLR), so with the gaze level and ``mode="count"`` the detector's markers do not
-      close it: four looks left, right, left, right found in the level as they end
-      (:func:`level_frame_looks`) close it when the trace through them reads as "the code's first
-      rest, left-right pairs, the code's rest, the frame" better than as the pairs going on
-      (:meth:`EyeMessageDecoder._count_closing`,
-      :func:`~dreamlink.detect.eye_hsmm.count_closing_test`); that reading gives the answer (its
-      full left-right pairs, and at most one that a natural REM spoiled or made up:
-      :func:`_count_of`),
-      unless the trace from before the detector's opening reads as a whole count whose opening
-      frame is earlier (natural REMs spoiled the opening frame's sweeps and the body's own looks
-      opened the message: :meth:`EyeMessageDecoder._count_whole`,
-      :func:`~dreamlink.detect.eye_hsmm.count_whole_test`). A count given up (no such frame,
-      :func:`count_time_limit`) is read from its whole trace the same way, from before its opening
-      when it does not read from there (:meth:`EyeMessageDecoder._count_given_up`), and so is a
-      lone marker, as the closing frame of a count whose opening marker the detector missed (a "1"
-      is one pair between its frames: :meth:`EyeMessageDecoder._lone_closing`). Otherwise
-      (``mode="auto"``, or no level) a closing frame that follows the body's half sweep back to
-      centre is read at once, or the count is decoded once the eyes have rested
-      ``2 + 1.5 × hold`` seconds after a closing marker, from the level as a whole first
-      (:func:`decode_count_path`), then fixation by fixation (:func:`decode_count_levels`: the
-      number of fixations at the right).
-    * Eye-Morse: LRLR, then each symbol is one full swing between the extremes framed by centre
-      rests (centre → left → right → centre = dot, centre → right → left → centre = dash), LRLR. A
-      Morse message is decoded as soon as its closing marker is seen (the marker has three full
-      swings in a row, an element only one). With the gaze level trace (the pipeline passes
-      :meth:`~dreamlink.detect.eye_sweeps.EyeSignalDetector.level_trace`) the body is read from the
-      level itself: first as a whole (:func:`decode_eye_morse_path`: the sequence of centre rests
-      and dot/dash elements allowed by the code that best explains the trace, by explicit-duration
-      Viterbi, :mod:`dreamlink.detect.eye_hsmm`), then fixation by fixation
-      (:func:`decode_eye_morse_levels`): a symbol is the level moving from one extreme straight
-      across to the other, which natural rapid eye movements (half as large, from wherever the
-      eyes are) do not do; the sweep grouping (:func:`decode_eye_morse`) is the last fallback.
-    * Framing on real REM EOG (measured by ``benchmarks/signals.py``): Morse elements and natural
-      REMs together often make sweeps that a marker detector takes for an LRLR inside a body, and
-      natural REMs spoil real closing frames. With the gaze level (``mode="morse"``) a candidate
-      closing frame is judged on the trace, once it shows the frame's last look
-      (:data:`CLOSING_LOOK_SEC`): the body read as "elements, rest, four looks in a row" against
-      the body going on (:meth:`EyeMessageDecoder._reads_closed`,
-      :func:`~dreamlink.detect.eye_hsmm.closing_test`); the framed reading also gives the message.
-      Every closing frame is kept as a tentative opening, so a missed closing frame costs only its
-      own message (:meth:`EyeMessageDecoder._finish`); a detector frame after a trace that is no
-      eye-Morse opens the next message (:meth:`EyeMessageDecoder._give_way`), one after a trace that
-      is may close a message whose opening frame a tentative re-opening swallowed
-      (:meth:`EyeMessageDecoder._missed_opening`), and one that comes before the shortest message
-      could have ended gives nothing up (:func:`shortest_message_sec`); frames whose
-      fixations are outside the code's pace never open one (:func:`_code_pace`); and a closing frame
-      the detector missed altogether is looked for in the gaze level
-      (:func:`decode_eye_morse_framed`) before a message is given up, and when a frame closes a body
-      that does not read or after a rest far longer than the code's (then that frame opens the next
-      message). A doubtful closing frame (a weak reading, :data:`CLOSING_WEAK_GAIN`, of a frame the
-      detector is unsure of) waits: the message closes there once the next frame shows that only
-      rest, or a whole message whose opening the detector missed, followed it
-      (:meth:`EyeMessageDecoder._weak_closed`). A tentative message that does not read when its
-      closing frame comes is read from an opening frame it declined
-      (:meth:`EyeMessageDecoder._from_declined`). Between two frames the detector found, one
-      element spoiled by a natural REM (:data:`HSMM_WEAK_SWING`) among full ones is read, as
-      sure as its swing, and the body is then looked through for its own missed closing frame
-      too (the spoiled "element" may be a natural movement after it). Without the gaze level the
-      frame's fixation levels (:meth:`EyeMessageDecoder._full_swings`,
-      :meth:`EyeMessageDecoder._body_reads`) decide.
-    * Frames the detector missed, found in the gaze level as they end: four looks left, right, left,
-      right in a row (:func:`level_frame_looks`) are judged by the closing test like a detector
-      frame and close the open message within about half a second
-      (:meth:`EyeMessageDecoder._level_closing`), instead of after the long pause that gives a
-      message up; with no message open they open one tentatively
-      (:meth:`EyeMessageDecoder._level_opening`), reported only if a closing frame follows and its
-      body reads with the code's rests.
-      ``mode="auto"`` reads a body of full swings without centre rests as a count, so the
-      one-element message "E" is only read when ``mode="morse"``.
-    * Inside a message, sweeps smaller than :data:`SMALL_SWEEP_FRAC` of the opening frame's first
-      (half) sweep are natural REMs and are ignored.
-    * An LRLR marker followed by nothing for ``3.0 + 1.5 × hold`` s (``3.5 + ...`` when a count is
-      expected) was a lone marker, not the start of a message; two markers in a row with nothing
-      between are two markers (a count of 0 is only read when ``mode="count"``).
-    * ``mode="auto"`` tells the two apart by the first excursion after the opening marker (a count
-      starts with a half sweep left followed by a *full* swing right).
-
-EMG messages (:class:`EmgMessageDecoder`, streaming)
-    Twitches (:mod:`dreamlink.detect.emg`) are grouped by pauses: yes = 2 short, no = 3 short within
-    :data:`~dreamlink.link.emg_code.GROUP_SEC`, evenly spaced (gaps ≤ :data:`YES_NO_MAX_GAP_SEC`,
-    longest ≤ 3 × shortest: spontaneous bursts are irregular); EMG-Morse short = dot, long = dash, a pause of
-    :data:`~dreamlink.link.emg_code.LETTER_PAUSE_SEC` ends a letter, twice that a word, and a pause
-    of :data:`EMG_MESSAGE_END_SEC` the message. A lone twitch is not a message (phasic twitches
-    are common in REM sleep), so the streaming decoder ignores groups of one. One sender keys a
-    message with contractions of similar strength: twitches weaker than :data:`EMG_LEVEL_FRAC` ×
-    the group's median level are background next to the message and dropped
-    (:func:`consistent_twitches`), and a group whose twitches are no stronger than
-    :data:`EMG_MIN_MESSAGE_LEVEL` × the chin's background is not a message at all.
+* Count answer: LRLR, *n* excursions (left then right: a half sweep to the left, *n* full swings
+  to the right with full swings back between them, a half sweep back to centre), LRLR. The
+  answer is the number of rightward swings. A count's body is made of the frame's own looks (a
+  "2" is an LRLR), so with the gaze level and ``mode="count"`` the detector's markers do not
+  close it: four looks left, right, left, right found in the level as they end
+  (:func:`~.level_frame_looks`) close it when the trace through them reads as "the code's first
+  rest, left-right pairs, the code's rest, the frame" better than as the pairs going on
+  (:meth:`EyeMessageDecoder._count_closing`,
+  :func:`~dreamlink.detect.eye_hsmm.count_closing_test`); that reading gives the answer (its
+  full left-right pairs, and at most one that a natural REM spoiled or made up:
+  :func:`~.count_of`),
+  unless the trace from before the detector's opening reads as a whole count whose opening
+  frame is earlier (natural REMs spoiled the opening frame's sweeps and the body's own looks
+  opened the message: :meth:`EyeMessageDecoder._count_whole`,
+  :func:`~dreamlink.detect.eye_hsmm.count_whole_test`). A count given up (no such frame,
+  :func:`~.count_time_limit`) is read from its whole trace the same way, from before its opening
+  when it does not read from there (:meth:`EyeMessageDecoder._count_given_up`), and so is a
+  lone marker, as the closing frame of a count whose opening marker the detector missed (a "1"
+  is one pair between its frames: :meth:`EyeMessageDecoder._lone_closing`). Otherwise
+  (``mode="auto"``, or no level) a closing frame that follows the body's half sweep back to
+  centre is read at once, or the count is decoded once the eyes have rested
+  ``2 + 1.5 × hold`` seconds after a closing marker, from the level as a whole first
+  (:func:`~.decode_count_path`), then fixation by fixation (:func:`~.decode_count_levels`: the
+  number of fixations at the right).
+* Eye-Morse: LRLR, then each symbol is one full swing between the extremes framed by centre
+  rests (centre → left → right → centre = dot, centre → right → left → centre = dash), LRLR. A
+  Morse message is decoded as soon as its closing marker is seen (the marker has three full
+  swings in a row, an element only one). With the gaze level trace (the pipeline passes
+  :meth:`~dreamlink.detect.eye_sweeps.EyeSignalDetector.level_trace`) the body is read from the
+  level itself: first as a whole (:func:`~.decode_eye_morse_path`: the sequence of centre rests
+  and dot/dash elements allowed by the code that best explains the trace, by explicit-duration
+  Viterbi, :mod:`dreamlink.detect.eye_hsmm`), then fixation by fixation
+  (:func:`~.decode_eye_morse_levels`): a symbol is the level moving from one extreme straight
+  across to the other, which natural rapid eye movements (half as large, from wherever the
+  eyes are) do not do; the sweep grouping (:func:`~.decode_eye_morse`) is the last fallback.
+* Framing on real REM EOG (measured by ``benchmarks/signals.py``): Morse elements and natural
+  REMs together often make sweeps that a marker detector takes for an LRLR inside a body, and
+  natural REMs spoil real closing frames. With the gaze level (``mode="morse"``) a candidate
+  closing frame is judged on the trace, once it shows the frame's last look
+  (:data:`CLOSING_LOOK_SEC`): the body read as "elements, rest, four looks in a row" against
+  the body going on (:meth:`EyeMessageDecoder._reads_closed`,
+  :func:`~dreamlink.detect.eye_hsmm.closing_test`); the framed reading also gives the message.
+  Every closing frame is kept as a tentative opening, so a missed closing frame costs only its
+  own message (:meth:`EyeMessageDecoder._finish`); a detector frame after a trace that is no
+  eye-Morse opens the next message (:meth:`EyeMessageDecoder._give_way`), one after a trace that
+  is may close a message whose opening frame a tentative re-opening swallowed
+  (:meth:`EyeMessageDecoder._missed_opening`), and one that comes before the shortest message
+  could have ended gives nothing up (:func:`~.shortest_message_sec`); frames whose
+  fixations are outside the code's pace never open one (:func:`_code_pace`); and a closing frame
+  the detector missed altogether is looked for in the gaze level
+  (:func:`~.decode_eye_morse_framed`) before a message is given up, and when a frame closes a body
+  that does not read or after a rest far longer than the code's (then that frame opens the next
+  message). A doubtful closing frame (a weak reading, :data:`CLOSING_WEAK_GAIN`, of a frame the
+  detector is unsure of) waits: the message closes there once the next frame shows that only
+  rest, or a whole message whose opening the detector missed, followed it
+  (:meth:`EyeMessageDecoder._weak_closed`). A tentative message that does not read when its
+  closing frame comes is read from an opening frame it declined
+  (:meth:`EyeMessageDecoder._from_declined`). Between two frames the detector found, one
+  element spoiled by a natural REM (:data:`~.HSMM_WEAK_SWING`) among full ones is read, as
+  sure as its swing, and the body is then looked through for its own missed closing frame
+  too (the spoiled "element" may be a natural movement after it). Without the gaze level the
+  frame's fixation levels (:meth:`EyeMessageDecoder._full_swings`,
+  :meth:`EyeMessageDecoder._body_reads`) decide.
+* Frames the detector missed, found in the gaze level as they end: four looks left, right, left,
+  right in a row (:func:`~.level_frame_looks`) are judged by the closing test like a detector
+  frame and close the open message within about half a second
+  (:meth:`EyeMessageDecoder._level_closing`), instead of after the long pause that gives a
+  message up; with no message open they open one tentatively
+  (:meth:`EyeMessageDecoder._level_opening`), reported only if a closing frame follows and its
+  body reads with the code's rests.
+  ``mode="auto"`` reads a body of full swings without centre rests as a count, so the
+  one-element message "E" is only read when ``mode="morse"``.
+* Inside a message, sweeps smaller than :data:`SMALL_SWEEP_FRAC` of the opening frame's first
+  (half) sweep are natural REMs and are ignored.
+* An LRLR marker followed by nothing for ``3.0 + 1.5 × hold`` s (``3.5 + ...`` when a count is
+  expected) was a lone marker, not the start of a message; two markers in a row with nothing
+  between are two markers (a count of 0 is only read when ``mode="count"``).
+* ``mode="auto"`` tells the two apart by the first excursion after the opening marker (a count
+  starts with a half sweep left followed by a *full* swing right).
 
 References
 ----------
@@ -124,14 +107,36 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from dreamlink.detect.decoded import Decoded, unreadable
 from dreamlink.detect.eye_hsmm import (
-    Segment,
     TraceReading,
-    best_path,
     closing_test,
     count_closing_test,
     count_whole_test,
     whole_message,
+)
+from dreamlink.detect.eye_reading import (
+    CODE_GAP_RANGE_SEC,
+    HSMM_MIN_SWING,
+    LEVEL_FRAME_LOOK_HOLDS,
+    LEVEL_FRAME_MAX_CENTRE_SEC,
+    count_body_blocks,
+    count_of,
+    count_time_limit,
+    decode_count,
+    decode_count_levels,
+    decode_count_path,
+    decode_eye_morse,
+    decode_eye_morse_framed,
+    decode_eye_morse_levels,
+    decode_eye_morse_path,
+    has_spoiled_element,
+    level_frame_looks,
+    morse_body_blocks,
+    path_text,
+    rests_like_code,
+    shortest_message_sec,
+    whole_count,
 )
 from dreamlink.detect.eye_sweeps import (
     LEVEL_STEP_SEC,
@@ -141,23 +146,8 @@ from dreamlink.detect.eye_sweeps import (
     find_lrlr,
     lrlr_check,
 )
-from dreamlink.events import Event
-from dreamlink.link import emg_code, eye_code, morse
+from dreamlink.link import eye_code
 
-#: A pause this long (s) after the last twitch ends an EMG-Morse message.
-EMG_MESSAGE_END_SEC = 5.0
-#: Fewest twitches read as an EMG message (a lone twitch is ignored: REM sleep has phasic twitches).
-MIN_EMG_MESSAGE_TWITCHES = 2
-#: Twitches weaker than this fraction of their group's median level (RMS ratio) are background.
-EMG_LEVEL_FRAC = 0.5
-#: A message's twitches must reach this median level (RMS × the chin's background): a deliberate
-#: contraction against atonic REM chin EMG is several times the background, while the
-#: background's own transients that cross the twitch threshold mostly stay just above it.
-EMG_MIN_MESSAGE_LEVEL = 4.5
-#: Largest gap (s) between the twitches of a yes/no answer (the code keys them ~0.5 s apart).
-YES_NO_MAX_GAP_SEC = 1.5
-#: Pause (s) that closes a yes/no group.
-EMG_GROUP_END_SEC = 2.0
 #: Inside a message, sweeps smaller than this fraction of the opening frame's first (half) sweep
 #: are natural REMs and are ignored (the code's smallest sweeps are half sweeps, ±20 %).
 SMALL_SWEEP_FRAC = 0.4
@@ -216,328 +206,16 @@ WHOLE_MIN_FIT = 0.5
 REOPEN_BACK_SEC = 15.0
 #: ... and moved when the opening frame found in the trace starts more than this (s) away.
 REOPEN_SHIFT_SEC = 1.0
-
-SOURCE = "detect.decode"
-
-
-@dataclass(frozen=True)
-class Decoded:
-    """A decoded message, or an explicit unreadable result.
-
-    Parameters
-    ----------
-    kind : str
-        ``"count"``, ``"eye_morse"``, ``"emg_yes_no"`` or ``"emg_morse"``.
-    ok : bool
-        Whether the input followed the code.
-    text : str | None
-        The message (``"4"``, ``"SOS"``, ``"yes"``) when ``ok``.
-    symbols : tuple of (str, float)
-        Each decoded symbol (a count unit ``"1"``, a ``"."``/``"-"``, a letter separator ``" "``)
-        with its confidence.
-    confidence : float
-        Confidence of the whole message (0 when unreadable).
-    reason : str
-        Why it is unreadable (empty when ``ok``).
-    onset, end : float
-        Time span of the message (s).
-    """
-
-    kind: str
-    ok: bool
-    text: str | None
-    symbols: tuple[tuple[str, float], ...] = ()
-    confidence: float = 0.0
-    reason: str = ""
-    onset: float = 0.0
-    end: float = 0.0
-    detected_at: float = 0.0
-
-    def to_event(self) -> Event:
-        """The ``message`` event (value ``"unreadable"`` with the reason when not ``ok``)."""
-        return Event(
-            onset=round(self.onset, 4),
-            duration=round(max(0.0, self.end - self.onset), 4),
-            trial_type="message",
-            value=self.text if self.ok else "unreadable",
-            confidence=round(self.confidence, 3) if self.ok else 0.0,
-            source=SOURCE,
-            data={
-                "kind": self.kind,
-                "symbols": [[s, round(c, 3)] for s, c in self.symbols],
-                "reason": self.reason,
-                "detected_at": round(self.detected_at, 4),
-            },
-        )
-
-
-def _unreadable(kind: str, reason: str, onset: float, end: float, at: float = 0.0) -> Decoded:
-    return Decoded(kind, False, None, (), 0.0, reason, onset, end, at)
-
-
-def _spell(
-    kind: str, words: list[list[str]], symbols: list[tuple[str, float]], onset: float, end: float
-) -> Decoded:
-    """Decode Morse ``words`` (lists of dot/dash codes) into text; unreadable if a code is no letter.
-
-    The message confidence combines the per-element (dot/dash) confidences of ``symbols``.
-    """
-    text_words = []
-    for word in words:
-        letters = []
-        for code in word:
-            letter = morse.decode_letter(code)
-            if letter is None:
-                return _unreadable(kind, f"{code!r} is not a Morse letter", onset, end)
-            letters.append(letter)
-        text_words.append("".join(letters))
-    conf = _combine([c for s, c in symbols if s in ".-"])
-    return Decoded(kind, True, " ".join(text_words), tuple(symbols), conf, "", onset, end)
-
-
-def _combine(conf: Sequence[float]) -> float:
-    return float(np.clip(np.min(conf) if len(conf) else 1.0, 0.0, 1.0))
-
-
-# -- eye: pure decoders ------------------------------------------------------------------------
-def decode_count(body: Sequence[Sweep], onset: float = 0.0, end: float = 0.0) -> Decoded:
-    """Decode the body of a count answer (the sweeps between the two LRLR frames).
-
-    Parameters
-    ----------
-    body : sequence of Sweep
-        Sweeps after the opening frame's return to centre and before the closing frame.
-    onset, end : float
-        Span of the whole message (s).
-
-    Returns
-    -------
-    Decoded
-        ``text`` is the count; unreadable if the sweeps do not alternate, start to the left and
-        end back at centre.
-    """
-    kind = "count"
-    if not body:
-        return Decoded(kind, True, "0", (), 1.0, "", onset, end)
-    dirs = [s.direction for s in body]
-    for i in range(1, len(dirs)):
-        if dirs[i] == dirs[i - 1]:
-            return _unreadable(
-                kind, f"two sweeps to the {dirs[i]} in a row at {body[i].onset:.2f} s", onset, end
-            )
-    if dirs[0] != "L":
-        return _unreadable(kind, "the count does not start with a look to the left", onset, end)
-    if dirs[-1] != "L" or len(body) < 3:
-        return _unreadable(kind, "the count does not return to centre after the last right swing", onset, end)
-    half = np.mean([body[0].size, body[-1].size])
-    full = np.array([s.size for s in body[1:-1]])
-    if np.median(full) < 1.3 * half:
-        return _unreadable(kind, "the count's swings are not full left-right swings", onset, end)
-    symbols = tuple(
-        ("1", min(body[i].confidence, body[i + 1].confidence)) for i in range(0, len(body) - 1, 2)
-    )
-    conf = _combine([c for _, c in symbols])
-    return Decoded(kind, True, str(len(symbols)), symbols, conf, "", onset, end)
-
-
-def decode_eye_morse(
-    body: Sequence[Sweep], hold_sec: float = 0.5, onset: float = 0.0, end: float = 0.0,
-    full: float | None = None,
-) -> Decoded:
-    """Decode the body of an eye-Morse message from its sweeps (the fallback of the level reading).
-
-    Each element is a half sweep out, a full swing across and a half sweep back
-    (:func:`dreamlink.link.eye_code.eye_morse`); the full swing's direction is the symbol
-    (rightward = dot, leftward = dash). See :func:`_elements`.
-
-    Parameters
-    ----------
-    body : sequence of Sweep
-        Sweeps between the opening frame's return to centre and the closing frame.
-    hold_sec : float
-        The sender's fixation time (from the opening frame), which sets the pause thresholds.
-    onset, end : float
-        Span of the whole message (s).
-    full : float, optional
-        The sender's full swing (V, from the opening frame); by default the largest sweeps' size.
-
-    Returns
-    -------
-    Decoded
-        ``text`` in letters; ``symbols`` holds each ``.``/``-`` with its confidence and ``" "``
-        between letters, ``" / "`` between words.
-    """
-    kind = "eye_morse"
-    if not body:
-        return _unreadable(kind, "no symbols between the LRLR frames", onset, end)
-    if full is None:
-        full = float(np.max([s.size for s in body]))
-    elements = _elements(body, full)
-    if isinstance(elements, str):
-        return _unreadable(kind, elements, onset, end)
-    if not elements:
-        return _unreadable(kind, "no symbols between the LRLR frames", onset, end)
-    letter_thr, word_thr = morse_thresholds(hold_sec)
-    words: list[list[str]] = [[""]]
-    symbols: list[tuple[str, float]] = []
-    prev_end: float | None = None
-    for out, across, back, penalty in elements:
-        if back.onset - out.end > max_symbol_sec(hold_sec):
-            return _unreadable(kind, f"excursion at {out.onset:.2f} s stayed out too long", onset, end)
-        if prev_end is not None:
-            gap = out.onset - prev_end  # centre rest between two elements (~1, 4 or 8 units)
-            if gap > word_thr:
-                words.append([""])
-                symbols.append((" / ", 1.0))
-            elif gap > letter_thr:
-                words[-1].append("")
-                symbols.append((" ", 1.0))
-        sym = "." if across.direction == "R" else "-"
-        words[-1][-1] += sym
-        symbols.append((sym, min(out.confidence, across.confidence, back.confidence) * penalty))
-        prev_end = back.end
-    return _spell(kind, words, symbols, onset, end)
-
-
-def _elements(body: Sequence[Sweep], full: float) -> list[tuple[Sweep, Sweep, Sweep, float]] | str:
-    """Group sweeps into eye-Morse elements (out, across, back), tolerating natural movements.
-
-    A full swing (≥ :data:`~dreamlink.link.eye_code.FULL_SWING_MIN_FRAC` × ``full``) is the heart of
-    an element; the nearest opposite sweep before it is the way out and the nearest opposite sweep
-    after it the way back. Sweeps smaller than 0.6 × the way out in between (natural REMs riding on
-    a fixation) lower the symbol's confidence by 20 % each; other sweeps outside elements (natural
-    movements from centre and back) are skipped. A full swing with no way out or no way back, or two
-    full swings in a row, makes the message unreadable (the reason is returned as a string).
-    """
-    thr = eye_code.FULL_SWING_MIN_FRAC * full
-    big = [i for i, s in enumerate(body) if s.size >= thr]
-    out: list[tuple[Sweep, Sweep, Sweep, float]] = []
-    used = -1
-    for k, i in enumerate(big):
-        across = body[i]
-        before = [j for j in range(used + 1, i) if body[j].direction != across.direction]
-        nxt = big[k + 1] if k + 1 < len(big) else len(body)
-        after = [j for j in range(i + 1, nxt) if body[j].direction != across.direction]
-        if not before:
-            return f"the full swing at {across.onset:.2f} s did not start from a look to one side"
-        if not after:
-            return f"the full swing at {across.onset:.2f} s did not return to centre"
-        j_out, j_back = before[-1], after[0]
-        small = sum(1 for j in range(j_out + 1, j_back) if j != i)
-        out.append((body[j_out], across, body[j_back], 0.8**small))
-        used = j_back
-    return out
-
-
-#: A gaze level beyond this fraction of the half swing (centre → one side) is "out" (left/right).
-LEVEL_OUT_FRAC = 0.5
-#: ...and back at centre once within this fraction (hysteresis).
-LEVEL_BACK_FRAC = 0.25
-#: Count answers: side fixations shorter than this many units (half a hold) are natural movements.
-MIN_DWELL_UNITS = 1.0
-#: Eye-Morse: side fixations shorter than this many units are natural movements (each side of an
-#: element is held :data:`~dreamlink.link.eye_code.SIDE_UNITS` = 1 unit).
-MIN_SIDE_UNITS = 0.4
-#: A return to centre shorter than this many units between two same-side excursions is a natural
-#: movement during one symbol (the code rests 1 unit at centre between elements).
-MAX_BLIP_UNITS = 0.5
-#: The centre level at each moment is the median of the centre fixations within ± this (s).
-BASELINE_HALF_SEC = 4.0
-#: Centre level: median of the first / last this many seconds of a message body's gaze trace.
-CENTRE_SEC = 0.6
-
-
-def _classify(x: np.ndarray) -> np.ndarray:
-    """+1 (left), −1 (right) or 0 (centre) per block of a level in half-swing units, with hysteresis.
-
-    Out when beyond :data:`LEVEL_OUT_FRAC`; back to centre only when within :data:`LEVEL_BACK_FRAC`.
-    """
-    state = np.zeros(len(x), dtype=int)
-    cur = 0
-    for i, v in enumerate(x):
-        if cur == 0 or cur * v < LEVEL_BACK_FRAC:
-            cur = 1 if v > LEVEL_OUT_FRAC else (-1 if v < -LEVEL_OUT_FRAC else 0)
-        state[i] = cur
-    return state
-
-
-def _runs(state: np.ndarray, times: np.ndarray, step: float) -> list[list[float]]:
-    """[state, start, end] runs of a state sequence sampled at ``times``."""
-    cut = np.flatnonzero(np.diff(state)) + 1
-    starts = np.concatenate([[0], cut])
-    ends = np.concatenate([cut, [len(state)]])
-    return [
-        [float(state[a]), float(times[a] - step / 2), float(times[b - 1] + step / 2)]
-        for a, b in zip(starts, ends, strict=True)
-    ]
-
-
-def _merge_equal(segs: list[list[float]]) -> list[list[float]]:
-    out: list[list[float]] = []
-    for seg in segs:
-        if out and out[-1][0] == seg[0]:
-            out[-1][2] = seg[2]
-        else:
-            out.append(list(seg))
-    return out
-
-
-def _side_runs(
-    times: np.ndarray, levels: np.ndarray, half: float, unit: float
-) -> tuple[list[list[float]], np.ndarray] | None:
-    """Left/right fixations of an eye-Morse body, as ``[state, start, end, plateau]`` runs.
-
-    Steps 1–3 of :func:`decode_eye_morse_levels`; ``plateau`` is the run's median level in
-    half-swing units. Returns ``None`` when the trace is too short.
-    """
-    found = _level_segments_x(times, levels, half, unit, MIN_SIDE_UNITS, symmetric=True)
-    if found is None:
-        return None
-    segs, x = found
-    runs = []
-    for seg in segs:
-        if seg[0] == 0:
-            continue
-        sel = (times >= seg[1]) & (times <= seg[2])
-        runs.append([seg[0], seg[1], seg[2], float(np.median(x[sel])) if sel.any() else 0.0])
-    return runs, x
-
-
-def _pair_sides(grp: list[list[float]]) -> list[tuple[list[float], list[float], float]]:
-    """Consecutive (first, second, swing) pairs of a group of alternating side fixations.
-
-    Two fixations are one element; a longer group is several elements whose centre rest a natural
-    movement filled. With an odd number of fixations, the one left over (a natural movement) is
-    the first or the last, whichever leaves the larger smallest swing.
-    """
-
-    def pairs(seq: list[list[float]]) -> list[tuple[list[float], list[float], float]]:
-        return [(seq[i], seq[i + 1], abs(seq[i][3] - seq[i + 1][3])) for i in range(0, len(seq) - 1, 2)]
-
-    if len(grp) % 2 == 0:
-        return pairs(grp)
-    a, b = pairs(grp[:-1]), pairs(grp[1:])
-    return a if min(p[2] for p in a) >= min(p[2] for p in b) else b
-
-
-#: A closing frame the sweep detector missed is looked for in the gaze level (:func:`level_frame_looks`)
+#: A closing frame the sweep detector missed is looked for in the gaze level (:func:`~.level_frame_looks`)
 #: once its fourth look began this long ago (s): after the detector has reported its own markers
 #: (p99 0.25 s after their last sweep, ``benchmarks/signals.py``) and they were judged
 #: (:data:`CLOSING_LOOK_SEC` later), so the two rarely judge one frame twice.
 LEVEL_FRAME_WAIT_SEC = 0.4
 #: ...at most this often (s of stream time).
 LEVEL_FRAME_EVERY_SEC = 0.05
-#: A centre run shorter than this (s) between two looks is the saccade between them, or a look
-#: that a natural REM or drift pulled back towards centre (the code rests at least 0.8 s between
-#: elements; the closing test tells rests from looks).
-LEVEL_FRAME_MAX_CENTRE_SEC = 0.65
 #: A frame found there closes the message when the closing test's gain is at least this (blocks): as
 #: much as a detector frame the detector is unsure of needs (:data:`CLOSING_WEAK_GAIN`).
 LEVEL_FRAME_MIN_GAIN = CLOSING_WEAK_GAIN
-#: The looks of a frame last 0.5–2.2 holds (the closing test, :func:`~dreamlink.detect.eye_hsmm.closing_test`,
-#: allows 0.4: in the level alone, a shorter look was more often a natural REM, on 40 draws of
-#: ``benchmarks/signals.py``, seeds 101–313).
-LEVEL_FRAME_LOOK_HOLDS = (0.5, 2.2)
 #: A count answer closes on four looks found in the gaze level when the count closing test
 #: (:func:`~dreamlink.detect.eye_hsmm.count_closing_test`) gains at least this much (blocks).
 COUNT_CLOSING_MIN_GAIN = 0.0
@@ -553,9 +231,6 @@ COUNT_READ_BACK_SEC = 1.5
 #: ...at a gain of at least this (blocks): no screen vouches for the looks (on REM counts of
 #: ``benchmarks/signals.py``, seeds 1–6, exact answers 90.1 % at a gain of 0, 91.4 % at 8 or 16).
 COUNT_READ_MIN_GAIN = 8.0
-#: The largest count answer read live: a count message still open after its looks would have ended
-#: (:func:`count_time_limit`) is given up.
-COUNT_MAX_ANSWER = 10
 #: How far back (s) before a count's closing frame its opening is looked for
 #: (:meth:`EyeMessageDecoder._count_whole`).
 COUNT_WHOLE_BACK_SEC = 30.0
@@ -571,529 +246,11 @@ COUNT_WHOLE_GIVEN_UP_MIN_GAIN = 8.0
 COUNT_WHOLE_SHIFT_SEC = 1.0
 
 
-def level_frame_looks(
-    times: np.ndarray, levels: np.ndarray, half: float, hold_sec: float | None = None
-) -> list[tuple[float, float, float]] | None:
-    """The last four side looks of a gaze trace if they are an LRLR frame: left, right, left, right.
-
-    A cheap screen for a frame the sweep detector missed (natural REMs split or spoil its
-    sweeps; the gaze level still holds the looks). The trace, centred on its median and scaled to
-    half swings, is classified left/centre/right (:func:`_classify`); the last four side runs must
-    alternate starting left, follow each other with no centre rest (centre runs shorter than
-    :data:`LEVEL_FRAME_MAX_CENTRE_SEC` are the saccades, or join the two halves of one look), and each last
-    :data:`LEVEL_FRAME_LOOK_HOLDS` of the sender's hold (the fourth may still be going on; without
-    ``hold_sec``, the median of the first three looks, which must be within :data:`CODE_GAP_RANGE_SEC`).
-    Whether they close the message is judged by the closing test
-    (:meth:`EyeMessageDecoder._reads_closed`).
-
-    Returns
-    -------
-    list of (start, end, level) | None
-        Each look's start and end (s) and median level (half swings), or ``None``.
-    """
-    times = np.asarray(times, dtype=float)
-    levels = np.asarray(levels, dtype=float)
-    if times.size < 8 or not half > 0:
-        return None
-    step = float(np.median(np.diff(times)))
-    x = (levels - float(np.median(levels))) / half
-    runs = _runs(_classify(x), times, step)
-    looks: list[list[float]] = []
-    for state, start, end in reversed(runs):
-        if state == 0:
-            if looks and end - start >= LEVEL_FRAME_MAX_CENTRE_SEC:
-                break  # a rest before the looks found so far: they start here
-            continue
-        if looks and looks[0][0] == state and len(looks) < 4:
-            looks[0][1] = start  # one look, split by a brief move towards centre
-        elif len(looks) == 4:
-            break  # (the first look starts after its last split: the frame's start is aligned)
-        else:
-            looks.insert(0, [state, start, end])
-    if len(looks) < 4:
-        return None
-    if hold_sec is None:
-        hold_sec = float(np.median([end - start for _, start, end in looks[:3]]))
-        if not CODE_GAP_RANGE_SEC[0] <= hold_sec <= CODE_GAP_RANGE_SEC[1]:
-            return None
-    lo, hi = (k * hold_sec for k in LEVEL_FRAME_LOOK_HOLDS)
-    still_looking = runs[-1][0] != 0
-    for i, (state, start, end) in enumerate(looks):
-        if state != (1.0 if i % 2 == 0 else -1.0):
-            return None
-        if end - start > hi or (end - start < lo and not (i == 3 and still_looking)):
-            return None
-    return [(start, end, float(np.median(x[(times >= start) & (times <= end)]))) for _, start, end in looks]
-
-
-def decode_eye_morse_levels(
-    times: np.ndarray,
-    levels: np.ndarray,
-    half: float,
-    hold_sec: float = 0.5,
-    onset: float = 0.0,
-    end: float = 0.0,
-) -> Decoded:
-    """Decode an eye-Morse body from the gaze level itself, not from sweep events.
-
-    Each element of the code (:func:`dreamlink.link.eye_code.eye_morse`) is a fixation at one
-    extreme, a full swing straight across, a fixation at the other extreme and a return to centre;
-    the order of the two fixations is the symbol (left first = dot, right first = dash). Natural
-    rapid eye movements add and split sweeps, but they do not move the gaze *level* from one
-    extreme to the other. Steps:
-
-    1. Centre baseline: a line through the median level of the first and of the last
-       :data:`CENTRE_SEC` of the body (both are centre fixations in the code), then the median of
-       the centre blocks within ± :data:`BASELINE_HALF_SEC` (slow drift).
-    2. Each level block is *left*, *right* or *centre* by whether it is beyond
-       :data:`LEVEL_OUT_FRAC` × ``half`` from the baseline (and, once out, until it comes back within
-       :data:`LEVEL_BACK_FRAC` × ``half``). Centre returns shorter than :data:`MAX_BLIP_UNITS`
-       between two fixations at the same side join them; side fixations shorter than
-       :data:`MIN_SIDE_UNITS` eye-Morse units (:func:`dreamlink.link.eye_code.morse_unit`) count as
-       centre.
-    3. Side fixations not separated by a centre rest of :data:`MAX_BLIP_UNITS` form a group. A group
-       of two opposite fixations whose plateaus differ by at least
-       :data:`~dreamlink.link.eye_code.FULL_SWING_MIN_FRAC` of the full swing is a symbol; a group
-       of one side (a look to one side and back: a natural movement) is ignored; a longer group is
-       read as consecutive pairs (:func:`_pair_sides`: several elements whose centre rest a
-       natural movement filled), at a lower confidence. Groups
-       within ``FRAME_REST_SEC / 2`` of either end of the trace belong to a frame (the code rests
-       at centre for :data:`~dreamlink.link.eye_code.FRAME_REST_SEC` after and before the frames).
-    4. The centre time between two symbols ends a letter or a word by :func:`morse_thresholds`,
-       with the unit measured on the body (median side fixation /
-       :data:`~dreamlink.link.eye_code.SIDE_UNITS`, within 0.6–1.7 × the unit from ``hold_sec``).
-
-    Parameters
-    ----------
-    times, levels : numpy.ndarray
-        Block times (s) and levels (V, positive = leftward gaze) from the end of the opening
-        frame's return to centre to the start of the closing frame.
-    half : float
-        The sender's centre-to-side excursion (V), half the frame's full swing.
-    hold_sec : float
-        The sender's fixation time (from the opening frame).
-    onset, end : float
-        Span of the whole message (s).
-
-    Returns
-    -------
-    Decoded
-        Unreadable (with the reason) when there is no symbol, the gaze stays out far longer than
-        an element, or a group is no Morse letter.
-    """
-    kind = "eye_morse"
-    times = np.asarray(times, dtype=float)
-    levels = np.asarray(levels, dtype=float)
-    unit = eye_code.morse_unit(hold_sec)
-    found = _side_runs(times, levels, half, unit) if half > 0 else None
-    if found is None:
-        return _unreadable(kind, "no gaze trace between the LRLR frames", onset, end)
-    runs, _x = found
-    blip = MAX_BLIP_UNITS * unit
-    groups: list[list[list[float]]] = []
-    for run in runs:
-        if groups and run[1] - groups[-1][-1][2] < blip:
-            groups[-1].append(run)
-        else:
-            groups.append([run])
-    max_out = 2.0 * max_symbol_sec(hold_sec)
-    min_swing = 2.0 * eye_code.FULL_SWING_MIN_FRAC
-    elements: list[tuple[str, float, float, float, float]] = []  # symbol, start, end, conf, side dwell
-    edge = 0.5 * eye_code.FRAME_REST_SEC
-    for grp in groups:
-        if grp[-1][2] > times[-1] - edge or grp[0][1] < times[0] + edge:
-            continue  # part of a frame: the code rests at centre after / before the frames
-        if grp[-1][2] - grp[0][1] > max_out:
-            return _unreadable(
-                kind, f"the gaze stayed out {grp[-1][2] - grp[0][1]:.1f} s from {grp[0][1]:.2f} s", onset, end
-            )
-        if len(grp) < 2:
-            continue  # one side and back: a natural movement, never a symbol
-        for first, second, swing in _pair_sides(grp):
-            if swing < min_swing:
-                continue  # no full swing: natural movements
-            sym = "." if first[3] > second[3] else "-"
-            conf = float(np.clip((swing - 1.0) / 0.8, 0.1, 1.0)) * (1.0 if len(grp) == 2 else 0.7)
-            dwell = 0.5 * ((first[2] - first[1]) + (second[2] - second[1]))
-            elements.append((sym, first[1], second[2], conf, dwell))
-    if not elements:
-        return _unreadable(kind, "no symbols between the LRLR frames", onset, end)
-    body_unit = float(np.median([e[4] for e in elements])) / eye_code.SIDE_UNITS
-    body_unit = float(np.clip(body_unit, 0.6 * unit, 1.7 * unit))
-    letter_thr, word_thr = morse_thresholds(body_unit)
-    words: list[list[str]] = [[""]]
-    symbols: list[tuple[str, float]] = []
-    prev_end: float | None = None
-    for sym, start, stop, conf, _dwell in elements:
-        if prev_end is not None:
-            gap = start - prev_end
-            if gap > word_thr:
-                words.append([""])
-                symbols.append((" / ", 1.0))
-            elif gap > letter_thr:
-                words[-1].append("")
-                symbols.append((" ", 1.0))
-        words[-1][-1] += sym
-        symbols.append((sym, conf))
-        prev_end = stop
-    return _spell(kind, words, symbols, onset, end)
-
-
-#: HSMM reading: an element's two side fixations must differ by at least this (half-swing units).
-HSMM_MIN_SWING = 1.0
-#: ... except one element in a body of at least :data:`HSMM_WEAK_MIN_STRONG` full-swing elements,
-#: whose looks differ by at least this: a natural REM that spoils one look of a real element.
-#: Bodies of one or two elements that do not swing fully are natural movements between messages
-#: (on eight draws of ``benchmarks/signals.py``, seeds 13 and 31–73, real bodies with one spoiled
-#: element swung 0.53–0.99; the rejected "messages" of natural movements were single elements).
-HSMM_WEAK_SWING, HSMM_WEAK_MIN_STRONG = 0.5, 3
-#: Count readings (:func:`_count_of`): at most this many left-right pairs may fall short of a full
-#: swing, and a spoiled pair (≥ :data:`HSMM_WEAK_SWING`) counts among at least this many full ones.
-#: On REM counts of ``benchmarks/signals.py`` (seeds 1–6 and 317–379, 1196 counts) this read 14 more
-#: exactly than refusing every short pair, for one more wrong answer (26 against 25); allowing two
-#: short pairs read as many but four more wrong: a reading with two is a body it lost its way in.
-COUNT_MAX_IRREGULAR, COUNT_SPOILED_MIN_FULL = 1, 2
-
-
-def decode_eye_morse_path(
-    times: np.ndarray,
-    levels: np.ndarray,
-    half: float,
-    hold_sec: float = 0.5,
-    onset: float = 0.0,
-    end: float = 0.0,
-    strict_rests: bool = False,
-    spoiled_ok: bool = False,
-) -> Decoded:
-    """Decode an eye-Morse body as a whole by explicit-duration Viterbi (:mod:`dreamlink.detect.eye_hsmm`).
-
-    The centre baseline and half-swing scaling are those of :func:`decode_eye_morse_levels` (steps
-    1–2); the cheapest sequence of centre rests and dot/dash elements allowed by the code then gives
-    the symbols, and the centre rests' duration classes (2, 5 or 10 units) the letter and word
-    breaks. Each symbol's confidence is the fit of its two fixations to their levels. Unreadable
-    when no element fits, or when an element's two fixations are not a swing apart
-    (< :data:`HSMM_MIN_SWING` half swings: natural movements, not a symbol). With ``strict_rests``
-    also when the centre rest before the first element or after the last one is far longer than
-    the code's (:data:`~dreamlink.link.eye_code.FRAME_REST_SEC` after the opening frame's hold;
-    ``max(5 units, FRAME_REST_SEC)`` before the closing frame; +25 % + 0.5 s): a "message" made of
-    natural movements between a closing frame and the next message's opening frame.
-    """
-    kind = "eye_morse"
-    times = np.asarray(times, dtype=float)
-    unit, found = _morse_body_blocks(times, levels, half, hold_sec)
-    if found is None:
-        return _unreadable(kind, "no gaze trace between the LRLR frames", onset, end)
-    path = best_path(found[1], times, unit, "morse")
-    if path is None:
-        return _unreadable(kind, "the gaze trace does not follow the eye-Morse code", onset, end)
-    segs, u, _cost = path
-    if strict_rests and not _rests_like_code(segs, hold_sec, u):
-        return _unreadable(kind, "the centre rests around the body are not the code's", onset, end)
-    return _path_text(segs, onset, end, spoiled_ok)
-
-
-def _rests_like_code(segs: list, hold_sec: float, unit: float) -> bool:
-    """Whether the centre rests before the first element and after the last one are the code's.
-
-    :data:`~dreamlink.link.eye_code.FRAME_REST_SEC` after the opening frame's hold;
-    ``max(5 units, FRAME_REST_SEC)`` before the closing frame; +25 % + 0.5 s. Far longer rests mean a
-    "message" made of natural movements between a closing frame and the next message's opening frame.
-    """
-    first_rest = segs[1].end - segs[1].start if segs[0].state == "pre" else segs[0].end - segs[0].start
-    last = [seg for seg in segs if seg.state in ("c_last", "c_pre")]
-    last_rest = last[0].end - last[0].start if last else 0.0
-    return first_rest <= 1.25 * (eye_code.FRAME_REST_SEC + hold_sec) + 0.5 and last_rest <= 1.25 * max(
-        eye_code.LETTER_GAP_UNITS * unit, eye_code.FRAME_REST_SEC
-    ) + 0.5
-
-
-def _morse_body_blocks(times: np.ndarray, levels: np.ndarray, half: float, hold_sec: float):
-    """The Morse unit (s) and the centred, half-swing-scaled gaze trace of a body for the HSMM
-    readers (:func:`_level_segments_x`; ``None`` when there is none or no half swing)."""
-    unit = eye_code.morse_unit(hold_sec)
-    found = _level_segments_x(
-        np.asarray(times, dtype=float), np.asarray(levels, dtype=float), half, unit, MIN_SIDE_UNITS,
-        symmetric=True,
-    ) if half > 0 else None
-    return unit, found
-
-
-def _count_body_blocks(times: np.ndarray, levels: np.ndarray, half: float, hold_sec: float):
-    """The hold (s, ≥ 0.25) and the centred, half-swing-scaled gaze trace of a count body for the
-    HSMM readers (:func:`_level_segments_x`, the baseline from centre fixations only: a count body is
-    mostly looks; ``None`` when there is none or no half swing)."""
-    unit = max(float(hold_sec), 0.25)
-    return unit, _level_segments_x(times, levels, half, unit, MIN_DWELL_UNITS * 0.5)
-
-
-def _element_swings(segs: list) -> list[float]:
-    """Per segment of an eye-Morse HSMM path: how far (half swings) an element's second look is from
-    its first (at the element's second look; ``inf`` elsewhere)."""
-    return [
-        abs(segs[i - 1].level - seg.level) if seg.state in ("dot_r", "dash_l") else np.inf
-        for i, seg in enumerate(segs)
-    ]
-
-
-def _spoiled(segs: list) -> bool:
-    """Whether an element of an eye-Morse HSMM path swings less than :data:`HSMM_MIN_SWING`."""
-    return min(_element_swings(segs), default=np.inf) < HSMM_MIN_SWING
-
-
-def _path_text(segs: list, onset: float, end: float, spoiled_ok: bool = False) -> Decoded:
-    """Letters and words of an eye-Morse HSMM path (see :func:`decode_eye_morse_path`).
-
-    With ``spoiled_ok`` one element may swing less than :data:`HSMM_MIN_SWING` (see
-    :data:`HSMM_WEAK_SWING`): for a body between two frames the detector found.
-    """
-    kind = "eye_morse"
-    words: list[list[str]] = [[""]]
-    symbols: list[tuple[str, float]] = []
-    swings = _element_swings(segs)
-    weak = [i for i, swing in enumerate(swings) if swing < HSMM_MIN_SWING]
-    strong = sum(1 for swing in swings if HSMM_MIN_SWING <= swing < np.inf)
-    if weak and (
-        not spoiled_ok or len(weak) > 1 or swings[weak[0]] < HSMM_WEAK_SWING or strong < HSMM_WEAK_MIN_STRONG
-    ):
-        return _unreadable(kind, f"no full swing across at {segs[weak[0] - 1].start:.2f} s", onset, end)
-    for i, seg in enumerate(segs):
-        if seg.state not in ("dot_r", "dash_l"):
-            continue
-        first, gap = segs[i - 1], segs[i - 2]
-        # A spoiled element (swing below HSMM_MIN_SWING) is as sure as its swing.
-        sure = min(first.fit, seg.fit) * min(1.0, swings[i] / HSMM_MIN_SWING)
-        if gap.state == "gap_w":
-            words.append([""])
-            symbols.append((" / ", 1.0))
-        elif gap.state == "gap_l":
-            words[-1].append("")
-            symbols.append((" ", 1.0))
-        sym = "." if seg.state == "dot_r" else "-"
-        words[-1][-1] += sym
-        symbols.append((sym, float(np.clip(sure, 0.05, 1.0))))
-    if not any(s in ".-" for s, _ in symbols):
-        return _unreadable(kind, "no symbols between the LRLR frames", onset, end)
-    return _spell(kind, words, symbols, onset, end)
-
-
-#: A closing frame read from the gaze level (:func:`decode_eye_morse_framed`) must fit its four
-#: fixations at least this well (0–1) and explain the trace this much better (blocks of cost).
-FRAMED_MIN_FIT, FRAMED_MIN_GAIN = 0.6, 8.0
-
-
-def decode_eye_morse_framed(
-    times: np.ndarray,
-    levels: np.ndarray,
-    half: float,
-    hold_sec: float = 0.5,
-    onset: float = 0.0,
-    end: float = 0.0,
-    against_plain: bool = True,
-) -> tuple[Decoded, float]:
-    """Find a closing LRLR frame *inside* a body's gaze level and decode the eye-Morse before it.
-
-    When the sweep detector missed a message's closing frame (natural REMs split or spoil its
-    sweeps), the trace still holds it: four side fixations of one hold each, left, right, left,
-    right, after a centre rest. The message is read with the grammar "eye-Morse, rest, frame,
-    free rest" (:mod:`dreamlink.detect.eye_hsmm`); it is accepted only when the frame's fixations
-    fit (mean ≥ :data:`FRAMED_MIN_FIT`) and, with ``against_plain``, the framed reading explains
-    the trace clearly better (by :data:`FRAMED_MIN_GAIN` blocks of cost) than eye-Morse alone
-    (without it, e.g. for a message that would otherwise be abandoned as unreadable, the frame's fit
-    alone decides: the plain reading explains a frame as extra elements at little cost).
-
-    Returns
-    -------
-    (Decoded, frame_end) : tuple
-        The message (unreadable when no frame was found) and the end (s) of the frame found.
-    """
-    kind = "eye_morse"
-    unit, found = _morse_body_blocks(times, levels, half, hold_sec)
-    if found is None:
-        return _unreadable(kind, "no gaze trace between the LRLR frames", onset, end), 0.0
-    framed = best_path(found[1], times, unit, "framed", hold=hold_sec)
-    plain = best_path(found[1], times, unit, "morse") if against_plain else None
-    if framed is None:
-        return _unreadable(kind, "no closing frame in the gaze trace", onset, end), 0.0
-    frame = [seg for seg in framed[0] if seg.state in ("f1", "f2", "f3", "f4")]
-    gain = (plain[2] if plain is not None else np.inf) - framed[2]
-    if np.mean([seg.fit for seg in frame]) < FRAMED_MIN_FIT or (against_plain and gain < FRAMED_MIN_GAIN):
-        return _unreadable(kind, "no closing frame in the gaze trace", onset, end), 0.0
-    return _path_text(framed[0], onset, frame[-1].end), frame[-1].end
-
-
-def decode_count_path(
-    times: np.ndarray,
-    levels: np.ndarray,
-    half: float,
-    hold_sec: float = 0.5,
-    onset: float = 0.0,
-    end: float = 0.0,
-) -> Decoded:
-    """Decode a count answer's body as a whole by explicit-duration Viterbi (:mod:`~.eye_hsmm`).
-
-    The body (:func:`dreamlink.link.eye_code.count_answer`) is centre, then left and right
-    fixations alternating (each held ``hold_sec``), ending at the right, then centre; the answer is
-    the number of right fixations of the cheapest such path. Unreadable when no path fits or its
-    left-right pairs do not swing fully (:func:`_count_of`).
-    """
-    kind = "count"
-    unit, found = _count_body_blocks(times, levels, half, hold_sec)
-    if found is None:
-        return _unreadable(kind, "no gaze trace between the LRLR frames", onset, end)
-    path = best_path(found[1], times, unit, "count")
-    if path is None:
-        return _unreadable(kind, "the gaze trace does not follow the count code", onset, end)
-    return _count_of(path[0], onset, end)
-
-
-def _count_of(segs: Sequence[Segment], onset: float, end: float, zero_ok: bool = False) -> Decoded:
-    """The count answer of a count body's segments (:func:`~dreamlink.detect.eye_hsmm.best_path`,
-    :func:`~dreamlink.detect.eye_hsmm.count_closing_test`): the number of left-right pairs, each a
-    full swing to the right (≥ :data:`HSMM_MIN_SWING` half swings from the left look before it,
-    :func:`_pair_swings`). "0" only with ``zero_ok`` (a reading that found the closing frame after
-    the code's two rests).
-
-    One pair in a reading may fall short (:data:`COUNT_MAX_IRREGULAR`): one that swings at least
-    :data:`HSMM_WEAK_SWING` half swings is a real pair one of whose looks a natural REM spoiled, and
-    counts (as sure as its swing) among at least :data:`COUNT_SPOILED_MIN_FULL` full ones; one that
-    swings less, or the wrong way, is a natural movement in a rest that the reading took for a pair,
-    and does not count. A reading with more such pairs is unreadable: the body did not follow the code.
-    """
-    kind = "count"
-    pairs = _pair_swings(segs)
-    short = [(i, swing) for i, swing in pairs if swing < HSMM_MIN_SWING]
-    spoiled = [(i, swing) for i, swing in short if swing >= HSMM_WEAK_SWING]
-    full = len(pairs) - len(short)
-    lost = len(short) > COUNT_MAX_IRREGULAR or (pairs and not full)
-    if lost or (spoiled and full < COUNT_SPOILED_MIN_FULL):
-        at = ", ".join(f"{segs[i].start:.2f}" for i, _ in short)
-        return _unreadable(kind, f"no full swing to the right at {at} s", onset, end)
-    symbols = [
-        ("1", float(np.clip(min(segs[i - 1].fit, segs[i].fit) * min(1.0, swing / HSMM_MIN_SWING), 0.05, 1.0)))
-        for i, swing in pairs
-        if swing >= HSMM_WEAK_SWING
-    ]
-    if not symbols:
-        if zero_ok:
-            return Decoded(kind, True, "0", (), 1.0, "", onset, end)
-        return _unreadable(kind, "no count between the LRLR frames", onset, end)
-    conf = _combine([c for _, c in symbols])
-    return Decoded(kind, True, str(len(symbols)), tuple(symbols), conf, "", onset, end)
-
-
-def _whole_count(whole: tuple[float, TraceReading], at: float) -> Decoded:
-    """A count read back whole (the onset (s) of the opening frame found and the reading, as
-    :meth:`EyeMessageDecoder._count_whole` gives them): from its opening to its closing frame's
-    fourth look, read at ``at`` (s)."""
-    onset, reading = whole
-    return replace(_count_of(reading.segments, onset, reading.frame()[3].start, zero_ok=True), detected_at=at)
-
-
-def _pair_swings(segs: Sequence[Segment]) -> list[tuple[int, float]]:
-    """The index of each ``right`` look of a count reading, with how far (half swings) it is to the
-    right of the ``left`` look before it: negative when it is not to the right at all."""
-    return [(i, segs[i - 1].level - seg.level) for i, seg in enumerate(segs) if seg.state == "right"]
-
-
-def _level_segments(
-    times: np.ndarray, levels: np.ndarray, half: float, unit: float
-) -> list[list[float]] | None:
-    """Left/centre/right fixations of a body's gaze level (count answers; see :func:`_level_segments_x`)."""
-    found = _level_segments_x(times, levels, half, unit, MIN_DWELL_UNITS)
-    return None if found is None else found[0]
-
-
-def _level_segments_x(
-    times: np.ndarray, levels: np.ndarray, half: float, unit: float, min_dwell_units: float,
-    symmetric: bool = False,
-) -> tuple[list[list[float]], np.ndarray] | None:
-    """Left/centre/right fixations of a body's gaze level: steps 1–3 of :func:`decode_eye_morse_levels`.
-
-    Returns ``[state, start, end]`` runs (state +1 left, −1 right, 0 centre) and the level in
-    half-swing units from the centre baseline, or ``None`` when the trace is too short.
-    """
-    times = np.asarray(times, dtype=float)
-    levels = np.asarray(levels, dtype=float)
-    if times.size < 8 or not half > 0:
-        return None
-    step = float(np.median(np.diff(times)))
-    n_c = max(2, int(round(CENTRE_SEC / step)))
-    c0, c1 = float(np.median(levels[:n_c])), float(np.median(levels[-n_c:]))
-    base = c0 + (c1 - c0) * (times - times[0]) / max(times[-1] - times[0], 1e-9)
-    state = _classify((levels - base) / half)
-    centre = np.ones(times.size, dtype=bool) if symmetric else state == 0
-    if centre.sum() >= n_c:
-        tc, lc = times[centre], levels[centre]
-        local = np.full(times.size, np.nan)
-        # The centre blocks within ±BASELINE_HALF_SEC of each block (the times are increasing).
-        lo = np.searchsorted(tc, times - BASELINE_HALF_SEC, side="left")
-        hi = np.searchsorted(tc, times + BASELINE_HALF_SEC, side="right")
-        for i in np.flatnonzero(hi > lo):
-            local[i] = np.median(lc[lo[i] : hi[i]])
-        base = np.where(np.isfinite(local), local, base)
-    x = (levels - base) / half
-    segs = _runs(_classify(x), times, step)
-    for i in range(1, len(segs) - 1):
-        brief = segs[i][2] - segs[i][1] < MAX_BLIP_UNITS * unit
-        if segs[i][0] == 0 and brief and segs[i - 1][0] == segs[i + 1][0] != 0:
-            segs[i][0] = segs[i - 1][0]
-    segs = _merge_equal(segs)
-    for seg in segs:
-        if seg[0] != 0 and seg[2] - seg[1] < min_dwell_units * unit:
-            seg[0] = 0.0
-    return _merge_equal(segs), x
-
-
-def decode_count_levels(
-    times: np.ndarray,
-    levels: np.ndarray,
-    half: float,
-    hold_sec: float = 0.5,
-    onset: float = 0.0,
-    end: float = 0.0,
-) -> Decoded:
-    """Decode a count answer's body from the gaze level: the number of fixations at the right.
-
-    A count body (:func:`dreamlink.link.eye_code.count_answer`) goes centre → left → right → left
-    … → right → centre; the answer is the number of right fixations. The level is split into
-    left/centre/right fixations as for eye-Morse (:func:`decode_eye_morse_levels`, with the
-    sender's ``hold`` as the unit and fixations shorter than half a hold ignored), which natural
-    rapid eye movements between the deliberate swings cannot turn into extra counts.
-
-    Returns
-    -------
-    Decoded
-        Unreadable when the side fixations do not alternate left/right starting on the left and
-        ending on the right.
-    """
-    kind = "count"
-    unit = max(float(hold_sec), 0.25) * 0.5
-    segs = _level_segments(times, levels, half, unit)
-    if segs is None:
-        return _unreadable(kind, "no gaze trace between the LRLR frames", onset, end)
-    sides = [seg for seg in segs if seg[0] != 0]
-    if not sides:
-        return Decoded(kind, True, "0", (), 1.0, "", onset, end)
-    dirs = ["L" if seg[0] > 0 else "R" for seg in sides]
-    for i in range(1, len(dirs)):
-        if dirs[i] == dirs[i - 1]:
-            where = f"at {sides[i][1]:.2f} s"
-            return _unreadable(kind, f"two looks to the {dirs[i]} in a row {where}", onset, end)
-    if dirs[0] != "L":
-        return _unreadable(kind, "the count does not start with a look to the left", onset, end)
-    if dirs[-1] != "R":
-        return _unreadable(kind, "the count does not end with a look to the right", onset, end)
-    symbols = tuple(
-        ("1", 1.0 if seg[2] - seg[1] >= 0.6 * hold_sec else 0.7) for seg in sides if seg[0] < 0
-    )
-    return Decoded(kind, True, str(len(symbols)), symbols, _combine([c for _, c in symbols]), "", onset, end)
-
-
 def _count_closed(test: TraceReading) -> bool:
     """Whether a count closing reading (:func:`~dreamlink.detect.eye_hsmm.count_closing_test`) ends
     the message: a gain of :data:`COUNT_CLOSING_MIN_GAIN`, a rest before the frame that fits a rest
     (:data:`COUNT_REST_MIN_FIT`) and the frame's looks each a swing from the last (≥
-    :data:`HSMM_MIN_SWING` half swings: on REM counts of ``benchmarks/signals.py``, seeds 1–4, 276 of
+    :data:`~.HSMM_MIN_SWING` half swings: on REM counts of ``benchmarks/signals.py``, seeds 1–4, 276 of
     282 true closing frames and 5 of 13 frames read inside a body pass both checks)."""
     found = test.frame()
     if test.gain < COUNT_CLOSING_MIN_GAIN or len(found) != 4:
@@ -1102,51 +259,6 @@ def _count_closed(test: TraceReading) -> bool:
         return False
     f1, f2, f3, f4 = (seg.level for seg in found)
     return min(f1 - f2, f3 - f2, f3 - f4) >= HSMM_MIN_SWING  # (else a look is a natural REM)
-
-
-def count_time_limit(hold_sec: float) -> float:
-    """How long (s) after its opening frame's end a count message of at most
-    :data:`COUNT_MAX_ANSWER` sent with fixations of ``hold_sec`` (s) ends: its rests and looks, +25 %."""
-    rests = hold_sec + eye_code.COUNT_FIRST_REST_SEC + eye_code.COUNT_LAST_REST_SEC
-    return 1.25 * (rests + (2 * COUNT_MAX_ANSWER + 4) * hold_sec)
-
-
-def morse_thresholds(hold_sec: float) -> tuple[float, float]:
-    """Centre rests (s) that end a letter and a word of eye-Morse sent with fixations of ``hold_sec``.
-
-    :func:`dreamlink.link.eye_code.eye_morse` rests :data:`~dreamlink.link.eye_code.ELEMENT_GAP_UNITS`
-    (2) units at centre between the elements of a letter,
-    :data:`~dreamlink.link.eye_code.LETTER_GAP_UNITS` (5) between letters and
-    :data:`~dreamlink.link.eye_code.WORD_GAP_UNITS` (10) between words, each ±20 % with a real sender;
-    the thresholds sit between the longest shorter rest and the shortest longer one (3.2 and 7 units).
-    """
-    u = eye_code.morse_unit(hold_sec)
-    e, lt, w = eye_code.ELEMENT_GAP_UNITS, eye_code.LETTER_GAP_UNITS, eye_code.WORD_GAP_UNITS
-    letter_thr = u * (1.2 * e + 0.8 * lt) / 2.0
-    word_thr = u * (1.2 * lt + 0.8 * w) / 2.0
-    return letter_thr, word_thr
-
-
-def shortest_message_sec(hold_sec: float) -> float:
-    """Shortest time (s) from an opening frame's last sweep to the end of its message's closing frame.
-
-    The one-element message "E" at the code's fastest timing (−20 %,
-    :func:`dreamlink.link.eye_code.eye_morse`): the frame's last look and the rest after it, the
-    element, the rest before the closing frame and the closing frame's first three looks.
-    """
-    unit = eye_code.morse_unit(hold_sec)
-    rest_before = max(eye_code.LETTER_GAP_UNITS * unit, eye_code.FRAME_REST_SEC)
-    return 0.8 * (4 * hold_sec + eye_code.FRAME_REST_SEC + eye_code.SYMBOL_UNITS * unit + rest_before)
-
-
-def max_symbol_sec(hold_sec: float) -> float:
-    """Longest fixation (s) at one side that is still one eye-Morse symbol (twice the code's)."""
-    return 2.0 * eye_code.SYMBOL_UNITS * eye_code.morse_unit(hold_sec)
-
-
-#: Mean fixation (s) between an LRLR frame's sweeps that a sender of the code can have: holds of
-#: 0.3–1.2 s (:mod:`dreamlink.link.eye_code`) ±20 %, minus the sweeps' own duration, with margin.
-CODE_GAP_RANGE_SEC = (0.15, 1.6)
 
 
 def _pace(frame: Sequence[Sweep]) -> tuple[float, float]:
@@ -1172,7 +284,7 @@ def _elements_after(reading: TraceReading, t: float) -> bool:
 
 
 def _code_pace(frame: Sequence[Sweep]) -> bool:
-    """Whether an LRLR frame's mean fixation between its sweeps is within :data:`CODE_GAP_RANGE_SEC`."""
+    """Whether an LRLR frame's mean fixation between its sweeps is within :data:`~.CODE_GAP_RANGE_SEC`."""
     return CODE_GAP_RANGE_SEC[0] <= _pace(frame)[0] <= CODE_GAP_RANGE_SEC[1]
 
 
@@ -1189,7 +301,6 @@ def _count_like(body: Sequence[Sweep], full: float) -> bool:
     return len(sizes) - n_full <= 1 + n_full / 3.0
 
 
-# -- eye: streaming ----------------------------------------------------------------------------
 #: What :class:`EyeMessageDecoder` can be told to expect.
 EYE_MODES: tuple[str, ...] = ("auto", "count", "morse")
 
@@ -1482,11 +593,11 @@ class EyeMessageDecoder:
 
         Returns the block times (s), the level in half swings from centre and the eye-Morse unit (s),
         or ``None`` without a trace. Up to the frame the centre baseline is the running median of
-        :func:`_morse_body_blocks`; over the frame (to :data:`CLOSING_LOOK_SEC` after its last
+        :func:`~.morse_body_blocks`; over the frame (to :data:`CLOSING_LOOK_SEC` after its last
         sweep) it stays where the trace before left it: a running median over the frame's looks
         would follow them. ``pace`` is the sender's hold and full swing (default: the open message's).
         For a ``count`` body, made of looks with little rest between them, the centre baseline
-        follows the centre fixations only (as :func:`decode_count_path`): the median of all the
+        follows the centre fixations only (as :func:`~.decode_count_path`): the median of all the
         levels would fall anywhere between its left and right looks.
         """
         return self._trace_into(t0, frame[0].onset - 0.05, frame[-1].end + CLOSING_LOOK_SEC, pace, count)
@@ -1506,7 +617,7 @@ class EyeMessageDecoder:
         hold, full = self._sender(pace)
         half = 0.5 * full
         t_before, lv_before = self.levels(t0, t_frame)
-        blocks = _count_body_blocks if count else _morse_body_blocks
+        blocks = count_body_blocks if count else morse_body_blocks
         unit, found = blocks(t_before, lv_before, half, hold)
         if found is None:
             return None
@@ -1521,7 +632,7 @@ class EyeMessageDecoder:
         than :data:`FRAME_MAX_SWEEP_SEC`) or spoil its fixation levels. Such a frame is accepted as
         the closing frame when the detector was confident of it (≥ :data:`CLOSING_MIN_CONF`; frames
         that Morse elements and natural movements mimic inside a body score low) and the body
-        before it reads as eye-Morse by the whole-body reading (:func:`decode_eye_morse_path`).
+        before it reads as eye-Morse by the whole-body reading (:func:`~.decode_eye_morse_path`).
         """
         if self.mode == "count" or self.levels is None or self._open is None:
             return False
@@ -1682,8 +793,8 @@ class EyeMessageDecoder:
             return None
         body = [seg for seg in whole.segments if seg.state not in ("junk", "o1", "o2", "o3", "o4")]
         onset = opening[0].start - 0.1  # the first look starts when the first sweep ends
-        res = _path_text(body, onset, frame[-1].end)
-        if not res.ok or not _rests_like_code(body, hold, whole.unit):
+        res = path_text(body, onset, frame[-1].end)
+        if not res.ok or not rests_like_code(body, hold, whole.unit):
             return None
         return res, TraceReading(body, whole.unit, whole.gain)
 
@@ -1773,8 +884,8 @@ class EyeMessageDecoder:
             reading = self._closing_reading(closing, _body_start(opening), pace)
             if reading is None or reading.gain < CLOSING_MIN_GAIN:
                 continue
-            res = _path_text(reading.segments, opening[0].onset, closing[-1].end)
-            if res.ok and _rests_like_code(reading.segments, pace[0], reading.unit):
+            res = path_text(reading.segments, opening[0].onset, closing[-1].end)
+            if res.ok and rests_like_code(reading.segments, pace[0], reading.unit):
                 return res
         return None
 
@@ -1786,7 +897,7 @@ class EyeMessageDecoder:
         message's opening frame. A message re-opened tentatively on a closing frame gives way to
         any such frame (of the code's pace, :func:`_code_pace`). A message opened for real gives way
         when its own closing frame is found in the trace before the frame
-        (:func:`decode_eye_morse_framed`: the detector missed it), and otherwise only to a frame the
+        (:func:`~.decode_eye_morse_framed`: the detector missed it), and otherwise only to a frame the
         detector is more confident of (a natural movement before the real opening frame can make a
         weak frame); the message given up is then read up to a closing frame found in its gaze
         trace, or reported unreadable (not when the frame follows the opening frame within its
@@ -1841,7 +952,7 @@ class EyeMessageDecoder:
         """The open eye-Morse message, given up without a closing frame from the detector.
 
         It is read up to a closing frame found in its gaze trace ``t``, ``lv``
-        (:func:`decode_eye_morse_framed`; the frame's fit alone decides), or reported unreadable
+        (:func:`~.decode_eye_morse_framed`; the frame's fit alone decides), or reported unreadable
         (``why``, ending at ``end`` s); ``at`` is the time (s) of the decision.
         """
         assert self._open is not None
@@ -1849,20 +960,20 @@ class EyeMessageDecoder:
         read, frame_end = self._own_closing(t, lv, onset, against_plain=False)
         if read.ok:
             return replace(read, end=frame_end, detected_at=at)
-        return _unreadable("eye_morse", why, onset, end, at)
+        return unreadable("eye_morse", why, onset, end, at)
 
     def _own_closing(
         self, t: np.ndarray, lv: np.ndarray, onset: float, against_plain: bool = True
     ) -> tuple[Decoded, float]:
         """The open message read up to its own closing frame found in its gaze trace ``t``, ``lv``
-        (:func:`decode_eye_morse_framed` with the message's pace), and that frame's end (s)."""
+        (:func:`~.decode_eye_morse_framed` with the message's pace), and that frame's end (s)."""
         return decode_eye_morse_framed(
             t, lv, 0.5 * self._full, self._hold, onset, against_plain=against_plain
         )
 
     def _reads_before(self, frame: Sequence[Sweep], strict_rests: bool = True) -> bool:
         """Whether the gaze trace from the body's start to ``frame`` reads as eye-Morse (with the
-        code's rests unless ``strict_rests`` is false; :func:`decode_eye_morse_path`).
+        code's rests unless ``strict_rests`` is false; :func:`~.decode_eye_morse_path`).
 
         A message re-opened tentatively on a closing frame (:meth:`_finish`) that meets a detector
         frame which does not close it: when the trace before that frame is no eye-Morse (natural
@@ -1934,7 +1045,7 @@ class EyeMessageDecoder:
                 return res
             self._open = None
             kind = "count" if self.mode == "count" else "eye_morse"
-            return _unreadable(kind, "no closing LRLR frame", onset, self._last_end, now)
+            return unreadable(kind, "no closing LRLR frame", onset, self._last_end, now)
         return None
 
     def _level_closing(self, now: float) -> Decoded | None:
@@ -1943,7 +1054,7 @@ class EyeMessageDecoder:
         Natural REMs can split or spoil a closing frame's sweeps so that the detector reports no
         marker; the message would then wait for a long pause (:data:`EYE_MAX_PAUSE_SEC`) to be read.
         Instead, the trace is screened for four looks left, right, left, right in a row
-        (:func:`level_frame_looks`); once the fourth began :data:`LEVEL_FRAME_WAIT_SEC` ago, with no
+        (:func:`~.level_frame_looks`); once the fourth began :data:`LEVEL_FRAME_WAIT_SEC` ago, with no
         detector frame pending, the looks are judged by the same closing test as a detector frame
         (:meth:`_reads_closed`) and, at the sender's pace, close the message. Not in a message
         re-opened tentatively on a closing frame (the detector's frames there are judged by
@@ -1980,11 +1091,11 @@ class EyeMessageDecoder:
 
         A count's body is made of the same looks as its frames (a "2" is an LRLR), so the detector's
         markers cannot tell the closing frame; the code's rests can. The trace is screened for four
-        looks left, right, left, right in a row at the sender's pace (:func:`level_frame_looks`); once
+        looks left, right, left, right in a row at the sender's pace (:func:`~.level_frame_looks`); once
         the fourth began :data:`LEVEL_FRAME_WAIT_SEC` ago, the body's trace through them is read as a
         count ended by them and as a count going on
         (:func:`~dreamlink.detect.eye_hsmm.count_closing_test`). When that reading closes the count
-        (:func:`_count_closed`), the message ends, read from it (:func:`_count_of`).
+        (:func:`_count_closed`), the message ends, read from it (:func:`~.count_of`).
         """
         if (
             not self._counts_by_level
@@ -2016,7 +1127,7 @@ class EyeMessageDecoder:
         return res
 
     def _count_read(self, test: TraceReading, end: float, at: float) -> Decoded:
-        """The open count read from its closing reading ``test`` (:func:`_count_of`), or from the whole
+        """The open count read from its closing reading ``test`` (:func:`~.count_of`), or from the whole
         count read back from before its opening (:meth:`_count_whole`); it ends at ``end`` (s), read
         at ``at`` (s)."""
         assert self._open is not None
@@ -2024,7 +1135,7 @@ class EyeMessageDecoder:
         whole = self._count_whole(at, test.frame()[0].start)
         if whole is not None:
             onset, test = whole
-        return replace(_count_of(test.segments, onset, end, zero_ok=True), detected_at=at)
+        return replace(count_of(test.segments, onset, end, zero_ok=True), detected_at=at)
 
     def _lone_closing(self, now: float) -> Decoded | None:
         """A lone marker (nothing followed it) read as the closing frame of a count whose opening
@@ -2038,7 +1149,7 @@ class EyeMessageDecoder:
         whole = self._count_whole(frame_end + LEVEL_FRAME_WAIT_SEC, self._open[0].end, least)
         if whole is None:
             return None
-        res = _whole_count(whole, now)
+        res = whole_count(whole, now)
         if not res.ok:
             return None
         self._level_frame_end = self._last_close_end = frame_end
@@ -2064,7 +1175,7 @@ class EyeMessageDecoder:
             t, x = (None, None) if trace is None else trace[:2]
         else:
             t, lv = self.levels(t0, now)
-            _, found = _count_body_blocks(t, lv, 0.5 * self._full, self._hold)
+            _, found = count_body_blocks(t, lv, 0.5 * self._full, self._hold)
             x = None if found is None else found[1]
         whole = None if x is None else count_whole_test(x, t, self._hold)
         if least is None:
@@ -2104,7 +1215,7 @@ class EyeMessageDecoder:
         (:func:`_count_closed`)."""
         assert self._open is not None and self.levels is not None
         t, lv = self.levels(self._body_t0, now)
-        _, found = _count_body_blocks(t, lv, 0.5 * self._full, self._hold)
+        _, found = count_body_blocks(t, lv, 0.5 * self._full, self._hold)
         test = None if found is None else count_closing_test(found[1], t, self._hold)
         return test if test is not None and _count_closed(test) else None
 
@@ -2121,13 +1232,13 @@ class EyeMessageDecoder:
             return self._count_read(test, test.frame()[3].start, now)
         whole = self._count_whole(now)
         if whole is None:
-            return _unreadable("count", "no closing LRLR frame", onset, self._last_end, now)
-        return _whole_count(whole, now)
+            return unreadable("count", "no closing LRLR frame", onset, self._last_end, now)
+        return whole_count(whole, now)
 
     def _level_opening(self, now: float) -> None:
         """Open a message tentatively on an opening frame the detector missed, found in the gaze level.
 
-        With no message open, the trace is screened as for closing frames (:func:`level_frame_looks`,
+        With no message open, the trace is screened as for closing frames (:func:`~.level_frame_looks`,
         the hold taken from the looks, at the code's pace :func:`_code_pace`, each look a full swing
         from the last: ≥ :data:`~dreamlink.link.eye_code.FULL_SWING_MIN_FRAC` of the calibrated
         swing). Four such looks open a message *tentatively*, as a closing frame does: it is reported
@@ -2156,7 +1267,7 @@ class EyeMessageDecoder:
     def _new_level_looks(
         self, now: float, back: float, half: float, hold: float | None, not_before: float
     ) -> list[tuple[float, float, float]] | None:
-        """The looks of a frame the level screen shows in the last ``back`` s (:func:`level_frame_looks`,
+        """The looks of a frame the level screen shows in the last ``back`` s (:func:`~.level_frame_looks`,
         ``half`` V per half swing, the sender's ``hold`` if known), once its fourth look began
         :data:`LEVEL_FRAME_WAIT_SEC` ago; ``None`` for none, for one judged already (the screen's centre
         follows the trace, so its looks shift a little) and for one starting before ``not_before`` (s)."""
@@ -2206,11 +1317,11 @@ class EyeMessageDecoder:
         reading, self._close_reading = self._close_reading, None
         opens_next = False  # the closing frame is the next message's opening frame
         if fn is decode_eye_morse and reading is not None:
-            res = _path_text(reading.segments, onset, end, spoiled_ok=True)
-            rests_ok = _rests_like_code(reading.segments, self._hold, reading.unit)
-            spoiled = res.ok and _spoiled(reading.segments)
+            res = path_text(reading.segments, onset, end, spoiled_ok=True)
+            rests_ok = rests_like_code(reading.segments, self._hold, reading.unit)
+            spoiled = res.ok and has_spoiled_element(reading.segments)
             if self._tentative and res.ok and not rests_ok:
-                res = _unreadable("eye_morse", "the rests around the body are not the code's", onset, end)
+                res = unreadable("eye_morse", "the rests around the body are not the code's", onset, end)
             elif not (rests_ok and res.ok and not spoiled) and self.levels is not None:
                 # A rest before the frame far longer than the code's, or a body that does not read:
                 # the message's own closing frame may have been missed (natural REMs spoiling its
@@ -2271,149 +1382,3 @@ class EyeMessageDecoder:
         return Decoded(res.kind, res.ok, res.text, res.symbols, res.confidence, res.reason, onset, end, at)
 
 
-# -- EMG ---------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Twitch:
-    """A detected contraction: ``onset``/``duration`` (s), ``confidence`` (0–1), ``detected_at`` (s).
-
-    ``level`` is its RMS relative to the chin's background (0 when unknown).
-    """
-
-    onset: float
-    duration: float
-    confidence: float = 1.0
-    detected_at: float = 0.0
-    level: float = 0.0
-
-    @property
-    def end(self) -> float:
-        """End (s)."""
-        return self.onset + self.duration
-
-    @property
-    def long(self) -> bool:
-        """Whether this is a long twitch (≥ :data:`~dreamlink.link.emg_code.LONG_TWITCH_SEC`)."""
-        return self.duration >= emg_code.LONG_TWITCH_SEC
-
-
-def consistent_twitches(twitches: Sequence[Twitch], frac: float | None = None) -> list[Twitch]:
-    """The twitches of a group that are as strong as a deliberate contraction of the group.
-
-    One sender keys one message with contractions of similar strength, while the spontaneous
-    bursts that fall next to it (phasic REM twitches, background transients) are mostly weak: a
-    twitch whose level is below ``frac`` (default :data:`EMG_LEVEL_FRAC`) × the group's median
-    level is dropped. Twitches of unknown level (0) are kept.
-    """
-    frac = EMG_LEVEL_FRAC if frac is None else frac
-    levels = [t.level for t in twitches if t.level > 0]
-    if not levels:
-        return list(twitches)
-    floor = frac * float(np.median(levels))
-    return [t for t in twitches if t.level <= 0 or t.level >= floor]
-
-
-def _strong(twitches: Sequence[Twitch]) -> bool:
-    """Whether a group's twitches are as strong as deliberate contractions (unknown level: yes)."""
-    levels = [t.level for t in twitches if t.level > 0]
-    return not levels or float(np.median(levels)) >= EMG_MIN_MESSAGE_LEVEL
-
-
-def decode_yes_no(twitches: Sequence[Twitch]) -> Decoded:
-    """Yes (2 short twitches) or no (3 short) from one group of twitches."""
-    kind = "emg_yes_no"
-    if not twitches:
-        return _unreadable(kind, "no twitches", 0.0, 0.0)
-    onset, end = twitches[0].onset, twitches[-1].end
-    if end - onset > emg_code.GROUP_SEC:
-        return _unreadable(
-            kind, f"twitches spread over {end - onset:.1f} s (> {emg_code.GROUP_SEC:g} s)", onset, end
-        )
-    if any(t.long for t in twitches):
-        return _unreadable(kind, "a long contraction: yes/no uses short twitches only", onset, end)
-    n = len(twitches)
-    if n not in (emg_code.YES_TWITCHES, emg_code.NO_TWITCHES):
-        return _unreadable(
-            kind, f"{n} twitches: yes is {emg_code.YES_TWITCHES}, no is {emg_code.NO_TWITCHES}", onset, end
-        )
-    gaps = [b.onset - a.end for a, b in zip(twitches[:-1], twitches[1:], strict=True)]
-    if max(gaps) > YES_NO_MAX_GAP_SEC or max(gaps) > 3.0 * max(min(gaps), 0.1):
-        return _unreadable(kind, f"irregular twitches (gaps {min(gaps):.2f}-{max(gaps):.2f} s)", onset, end)
-    text = "yes" if n == emg_code.YES_TWITCHES else "no"
-    symbols = tuple(("1", t.confidence) for t in twitches)
-    return Decoded(kind, True, text, symbols, _combine([t.confidence for t in twitches]), "", onset, end)
-
-
-def decode_emg_morse(twitches: Sequence[Twitch]) -> Decoded:
-    """EMG-Morse: short = dot, long = dash; pauses end letters and words."""
-    kind = "emg_morse"
-    if not twitches:
-        return _unreadable(kind, "no twitches", 0.0, 0.0)
-    onset, end = twitches[0].onset, twitches[-1].end
-    # Pauses (gap between twitches + 0, 1 or 2 letter pauses): split halfway between them.
-    letter_thr = 0.75 * emg_code.LETTER_PAUSE_SEC
-    word_thr = 1.75 * emg_code.LETTER_PAUSE_SEC
-    words: list[list[str]] = [[""]]
-    symbols: list[tuple[str, float]] = []
-    for i, t in enumerate(twitches):
-        if i:
-            gap = t.onset - twitches[i - 1].end
-            if gap > word_thr:
-                words.append([""])
-                symbols.append((" / ", 1.0))
-            elif gap > letter_thr:
-                words[-1].append("")
-                symbols.append((" ", 1.0))
-        sym = "-" if t.long else "."
-        words[-1][-1] += sym
-        symbols.append((sym, t.confidence))
-    return _spell(kind, words, symbols, onset, end)
-
-
-@dataclass
-class EmgMessageDecoder:
-    """Streaming EMG decoder: groups twitches by pauses, then decodes yes/no or EMG-Morse.
-
-    Parameters
-    ----------
-    mode : str
-        ``"yes_no"`` or ``"morse"``.
-    """
-
-    mode: str = "yes_no"
-
-    def __post_init__(self) -> None:
-        if self.mode not in ("yes_no", "morse"):
-            raise ValueError(f"mode must be 'yes_no' or 'morse', got {self.mode!r}")
-        self._group: list[Twitch] = []
-
-    def update(self, twitches: Sequence[Twitch], now: float) -> list[Decoded]:
-        """Feed new twitches and the current time; returns finished messages."""
-        out: list[Decoded] = []
-        self._group.extend(twitches)
-        if self._group:
-            end_pause = EMG_GROUP_END_SEC if self.mode == "yes_no" else EMG_MESSAGE_END_SEC
-            if now - self._group[-1].end >= end_pause and len(self._group) < MIN_EMG_MESSAGE_TWITCHES:
-                self._group = []  # a lone twitch: phasic REM twitches are common, not a message
-            elif now - self._group[-1].end >= end_pause:
-                fn = decode_yes_no if self.mode == "yes_no" else decode_emg_morse
-                group = consistent_twitches(self._group)
-                if len(group) < MIN_EMG_MESSAGE_TWITCHES or not _strong(group):
-                    # one deliberate-looking twitch, or only background-strength ones: not a message
-                    self._group = []
-                    return out
-                res = fn(group)
-                out.append(
-                    Decoded(
-                        res.kind,
-                        res.ok,
-                        res.text,
-                        res.symbols,
-                        res.confidence,
-                        res.reason,
-                        res.onset,
-                        res.end,
-                        now,
-                    )
-                )
-                self._group = []
-        return out
