@@ -235,6 +235,26 @@ class Score:
     latencies: list[float] = field(default_factory=list)
     false_in_injected: int = 0
     minutes: float = 0.0
+    #: Character errors of decoded messages by cause (:func:`error_cause`).
+    causes: dict[str, int] = field(default_factory=dict)
+
+
+#: Why a message's characters were wrong, in the order the breakdown table prints them.
+CAUSES = ("missed", "unreadable", "closed early", "ran on", "misread")
+
+
+def error_cause(e, tr: Truth) -> str:
+    """Why a decoded message ``e`` differs from its truth ``tr``: ``"unreadable"``, ``"closed early"``
+    (it ends over 1 s before the true closing frame: a frame inside the body closed it), ``"ran on"``
+    (it ends over 1 s after: the closing frame was missed) or ``"misread"`` (framed right)."""
+    end = e.onset + e.duration
+    if e.value in (None, "unreadable"):
+        return "unreadable"
+    if end < tr.lrlr_end - 1.0:
+        return "closed early"
+    if end > tr.lrlr_end + 1.0:
+        return "ran on"
+    return "misread"
 
 
 def score(events, truths: list[Truth], kind: str, sc: Score) -> None:
@@ -261,7 +281,9 @@ def score(events, truths: list[Truth], kind: str, sc: Score) -> None:
                 match = i
                 break
         if match is None:
-            sc.char_errors += len(tr.answer) if tr.kind != "lrlr" else 0
+            if tr.kind != "lrlr":
+                sc.char_errors += len(tr.answer)
+                sc.causes["missed"] = sc.causes.get("missed", 0) + len(tr.answer)
             continue
         used.add(match)
         e = cands[match]
@@ -270,7 +292,11 @@ def score(events, truths: list[Truth], kind: str, sc: Score) -> None:
         value = "" if e.value in (None, "unreadable") else str(e.value)
         if kind != "lrlr":
             sc.exact += value == tr.answer
-            sc.char_errors += levenshtein(value, tr.answer)
+            errors = levenshtein(value, tr.answer)
+            sc.char_errors += errors
+            if errors:
+                cause = error_cause(e, tr)
+                sc.causes[cause] = sc.causes.get(cause, 0) + errors
         else:
             sc.exact += 1
     sc.false_in_injected += len(cands) - len(used)
@@ -495,7 +521,8 @@ def main() -> None:
         "up (the long p99)."
     )
     if draws:
-        print_rem_draws(draws, bgs[0])
+        main_rem = next((sc for kind, bg, sc in rows if kind == "eye_morse" and bg is bgs[0]), None)
+        print_rem_draws(draws, bgs[0], main_rem)
     if cmp is None:
         print(f"(tuning run: false signals skipped; {time.time() - t_start:.0f} s, seed {args.seed})")
         return
@@ -545,13 +572,18 @@ def main() -> None:
     print(f"(benchmark ran in {time.time() - t_start:.0f} s, seed {args.seed})")
 
 
-def print_rem_draws(draws: list[tuple[int, Score, int, int]], bg: Background) -> None:
-    """The REM eye-Morse row over more draws, with the body reader's CER given the true frames."""
+def print_rem_draws(
+    draws: list[tuple[int, Score, int, int]], bg: Background, main_rem: Score | None = None
+) -> None:
+    """The REM eye-Morse row over more draws, with the body reader's CER given the true frames, and
+    where the character errors come from (also for the main table's REM row, ``main_rem``)."""
     total = Score()
     for _, sc, _, _ in draws:
         for name in ("trials", "detected", "exact", "char_errors", "chars", "false_in_injected"):
             setattr(total, name, getattr(total, name) + getattr(sc, name))
         total.latencies += sc.latencies
+        for cause, n in sc.causes.items():
+            total.causes[cause] = total.causes.get(cause, 0) + n
     per_draw = [sc.char_errors / max(1, sc.chars) for _, sc, _, _ in draws]
     body_cer = sum(d[2] for d in draws) / max(1, sum(d[3] for d in draws))
     print()
@@ -577,6 +609,23 @@ def print_rem_draws(draws: list[tuple[int, Score, int, int]], bg: Background) ->
         "the gap to the CER is what finding the frames costs."
     )
     print("Draw seeds: " + ", ".join(str(seed) for seed, *_ in draws))
+    print()
+    print(f"### Where the eye-Morse character errors on {bg.name} come from (CER points)")
+    print()
+    print("| draws | characters | CER | " + " | ".join(CAUSES) + " |")
+    print("|---|---|---|" + "---|" * len(CAUSES))
+    for label, sc in (("main table", main_rem), (f"{len(draws)} more", total)):
+        if sc is None:
+            continue
+        shares = " | ".join(f"{sc.causes.get(c, 0) / max(1, sc.chars):.1%}" for c in CAUSES)
+        print(f"| {label} | {sc.chars} | {sc.char_errors / max(1, sc.chars):.1%} | {shares} |")
+    print()
+    print(
+        "Missed: no message matched (all its characters). Closed early: the message ended over 1 s before "
+        "its closing frame (a frame that natural REMs and elements made inside the body closed it; the "
+        "rest usually comes as an extra message). Ran on: it ended over 1 s after (its closing frame was "
+        "missed and it read on into what followed). Misread: framed right, text wrong."
+    )
 
 
 if __name__ == "__main__":
