@@ -34,7 +34,9 @@ The REM-density row compares dreamlink's causal REM counter with ``yasa.rem_dete
 Eye-Morse on the real REM EOG is the hardest row, and its ~50 messages give a noisy CER: it is drawn
 ``--rem-draws`` more times (seeds spawned from ``--seed``, two processes). Each draw also reads every
 message body between its true frames with the sender's true hold and swing (the body reader alone):
-the gap between the two CERs is what finding the frames costs.
+the gap between the two CERs is what finding the frames costs. Its character errors are broken down
+by cause (missed, unreadable, closed early, ran on, misread) and by band: the sender's gain, and how
+loud the real background under the message is relative to it (natural REMs as large as the looks).
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ from dreamlink.sources.base import SourceInfo  # noqa: E402
 #: Passes per background of each signal kind in the main table.
 PASSES = {"lrlr": 3, "count": 4, "eye_morse": 5, "emg_yes_no": 2, "emg_morse": 2}
 EYE_MORSE_PASSES = PASSES["eye_morse"]
+EYE_MESSAGES = ("count", "eye_morse")
 WORDS = ["HI", "YES", "NO", "OK", "SOS", "LUCID", "FLY", "DREAM", "E", "T", "I AM", "GO UP", "RED", "SEA"]
 
 
@@ -110,6 +113,10 @@ class Truth:
     body: tuple[float, float] = (0.0, 0.0)  # eye: 0.3 s after the opening frame to the closing frame
     hold: float = 0.0  # eye signals: the sender's hold (s)
     half_v: float = 0.0  # eye signals: the half swing reached on E1 − E2 (V)
+    gain: float = 1.0  # eye signals: fraction of the calibrated excursion reached
+    #: Eye signals: how loud the real background is under the signal, relative to it: the 95th
+    #: percentile of |E1 − E2 − median| of the un-injected recording over the signal, / ``half_v``.
+    loudness: float = 0.0
 
 
 def _eye_signal(kind: str, rng: np.random.Generator) -> tuple[list, str]:
@@ -142,6 +149,8 @@ def inject_eye(bg: Background, kind: str, a_v: float, rng: np.random.Generator, 
         data[1, i0 : i0 + len(e2)] += e2
         sw = trace.sweeps
         last4 = sw[-2] if kind != "lrlr" else sw[3]  # closing frame: 4th sweep is second to last
+        under = bg.data[0, i0 : i0 + len(e1)] - bg.data[1, i0 : i0 + len(e1)]
+        loud = float(np.percentile(np.abs(under - np.median(under)), 95)) / (2.0 * a_v * gain)
         truths.append(
             Truth(
                 kind,
@@ -153,6 +162,8 @@ def inject_eye(bg: Background, kind: str, a_v: float, rng: np.random.Generator, 
                 (t + sw[3].onset + sw[3].duration + 0.3, t + sw[-5].onset) if kind != "lrlr" else (t, t),
                 gestures[0].hold,
                 2.0 * a_v * gain,
+                gain,
+                loud,
             )
         )
         t += trace.duration + spacing * rng.uniform(1.0, 1.5)
@@ -237,6 +248,34 @@ class Score:
     minutes: float = 0.0
     #: Character errors of decoded messages by cause (:func:`error_cause`).
     causes: dict[str, int] = field(default_factory=dict)
+    #: Character errors and characters of messages by band (:func:`bands_of`): band -> [errors, chars].
+    by_band: dict[str, list[int]] = field(default_factory=dict)
+
+
+#: Bands of the sender's gain and of the background's loudness under a message (:class:`Truth`),
+#: in the order the band table prints them.
+BANDS = (
+    "gain 0.6–0.8",
+    "gain 0.8–1.0",
+    "background < ½ signal",
+    "background ½–1 × signal",
+    "background ≥ signal",
+)
+
+
+def bands_of(tr: Truth) -> tuple[str, str]:
+    """The gain band and the loudness band of an eye message's truth ``tr`` (see :data:`BANDS`)."""
+    gain = BANDS[0] if tr.gain < 0.8 else BANDS[1]
+    loud = BANDS[2] if tr.loudness < 0.5 else BANDS[3] if tr.loudness < 1.0 else BANDS[4]
+    return gain, loud
+
+
+def add_band(sc: Score, tr: Truth, errors: int) -> None:
+    """Count an eye message's ``errors`` and characters into its bands of ``sc``."""
+    for band in bands_of(tr):
+        cell = sc.by_band.setdefault(band, [0, 0])
+        cell[0] += errors
+        cell[1] += len(tr.answer)
 
 
 #: Why a message's characters were wrong, in the order the breakdown table prints them.
@@ -284,6 +323,8 @@ def score(events, truths: list[Truth], kind: str, sc: Score) -> None:
             if tr.kind != "lrlr":
                 sc.char_errors += len(tr.answer)
                 sc.causes["missed"] = sc.causes.get("missed", 0) + len(tr.answer)
+                if tr.kind in EYE_MESSAGES:
+                    add_band(sc, tr, len(tr.answer))
             continue
         used.add(match)
         e = cands[match]
@@ -294,6 +335,8 @@ def score(events, truths: list[Truth], kind: str, sc: Score) -> None:
             sc.exact += value == tr.answer
             errors = levenshtein(value, tr.answer)
             sc.char_errors += errors
+            if tr.kind in EYE_MESSAGES:
+                add_band(sc, tr, errors)
             if errors:
                 cause = error_cause(e, tr)
                 sc.causes[cause] = sc.causes.get(cause, 0) + errors
@@ -584,6 +627,10 @@ def print_rem_draws(
         total.latencies += sc.latencies
         for cause, n in sc.causes.items():
             total.causes[cause] = total.causes.get(cause, 0) + n
+        for band, (errors, chars) in sc.by_band.items():
+            cell = total.by_band.setdefault(band, [0, 0])
+            cell[0] += errors
+            cell[1] += chars
     per_draw = [sc.char_errors / max(1, sc.chars) for _, sc, _, _ in draws]
     body_cer = sum(d[2] for d in draws) / max(1, sum(d[3] for d in draws))
     print()
@@ -625,6 +672,26 @@ def print_rem_draws(
         "its closing frame (a frame that natural REMs and elements made inside the body closed it; the "
         "rest usually comes as an extra message). Ran on: it ended over 1 s after (its closing frame was "
         "missed and it read on into what followed). Misread: framed right, text wrong."
+    )
+    print()
+    print(f"### Eye-Morse CER on {bg.name} by the sender's gain and by how loud the real REMs under it are")
+    print()
+    print("| draws | " + " | ".join(BANDS) + " |")
+    print("|---|" + "---|" * len(BANDS))
+    for label, sc in (("main table", main_rem), (f"{len(draws)} more", total)):
+        if sc is None:
+            continue
+        cells = []
+        for band in BANDS:
+            errors, chars = sc.by_band.get(band, [0, 0])
+            cells.append(f"{errors / chars:.1%} of {chars}" if chars else "—")
+        print(f"| {label} | " + " | ".join(cells) + " |")
+    print()
+    print(
+        "Gain: the fraction of the calibrated excursion the sender reached (1.0 = the calibration's swing). "
+        "Background: the 95th percentile of |E1 − E2| of the real recording under the message (natural "
+        "REMs, artefacts), relative to the message's half swing; where it reaches the signal, a human "
+        "scorer could not read the looks either."
     )
 
 
