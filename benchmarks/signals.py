@@ -661,9 +661,9 @@ def print_rem_draws(
     print()
     print("| draws | characters | CER | " + " | ".join(CAUSES) + " |")
     print("|---|---|---|" + "---|" * len(CAUSES))
-    for label, sc in (("main table", main_rem), (f"{len(draws)} more", total)):
-        if sc is None:
-            continue
+    rows = (("main table", main_rem), (f"{len(draws)} more", total))
+    scored = [(label, sc) for label, sc in rows if sc is not None]
+    for label, sc in scored:
         shares = " | ".join(f"{sc.causes.get(c, 0) / max(1, sc.chars):.1%}" for c in CAUSES)
         print(f"| {label} | {sc.chars} | {sc.char_errors / max(1, sc.chars):.1%} | {shares} |")
     print()
@@ -678,9 +678,7 @@ def print_rem_draws(
     print()
     print("| draws | " + " | ".join(BANDS) + " |")
     print("|---|" + "---|" * len(BANDS))
-    for label, sc in (("main table", main_rem), (f"{len(draws)} more", total)):
-        if sc is None:
-            continue
+    for label, sc in scored:
         cells = []
         for band in BANDS:
             errors, chars = sc.by_band.get(band, [0, 0])
