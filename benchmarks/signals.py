@@ -250,6 +250,8 @@ class Score:
     causes: dict[str, int] = field(default_factory=dict)
     #: Character errors and characters of messages by band (:func:`bands_of`): band -> [errors, chars].
     by_band: dict[str, list[int]] = field(default_factory=dict)
+    #: Each decoded message's confidence, character errors and characters.
+    confident: list[tuple[float, int, int]] = field(default_factory=list)
 
 
 #: Bands of the sender's gain and of the background's loudness under a message (:class:`Truth`),
@@ -261,6 +263,10 @@ BANDS = (
     "background ½–1 × signal",
     "background ≥ signal",
 )
+
+
+#: Confidence bounds of the "ask again" table.
+CONFIDENCE_STEPS = (0.0, 0.5, 0.6, 0.7, 0.8)
 
 
 def bands_of(tr: Truth) -> tuple[str, str]:
@@ -335,6 +341,7 @@ def score(events, truths: list[Truth], kind: str, sc: Score) -> None:
             sc.exact += value == tr.answer
             errors = levenshtein(value, tr.answer)
             sc.char_errors += errors
+            sc.confident.append((float(e.confidence or 0.0), errors, len(tr.answer)))
             if tr.kind in EYE_MESSAGES:
                 add_band(sc, tr, errors)
             if errors:
@@ -627,6 +634,7 @@ def print_rem_draws(
         total.latencies += sc.latencies
         for cause, n in sc.causes.items():
             total.causes[cause] = total.causes.get(cause, 0) + n
+        total.confident += sc.confident
         for band, (errors, chars) in sc.by_band.items():
             cell = total.by_band.setdefault(band, [0, 0])
             cell[0] += errors
@@ -690,6 +698,27 @@ def print_rem_draws(
         "Background: the 95th percentile of |E1 − E2| of the real recording under the message (natural "
         "REMs, artefacts), relative to the message's half swing; where it reaches the signal, a human "
         "scorer could not read the looks either."
+    )
+    print()
+    print(f"### Eye-Morse on {bg.name}: asking again when a message's confidence is low")
+    print()
+    print("| draws | confidence ≥ | messages taken | CER of the taken | character errors left |")
+    print("|---|---|---|---|---|")
+    for label, sc in scored:
+        errors_all = sum(errors for _, errors, _ in sc.confident)
+        for least in CONFIDENCE_STEPS:
+            taken = [(errors, chars) for conf, errors, chars in sc.confident if conf >= least]
+            errors = sum(e for e, _ in taken)
+            chars = sum(c for _, c in taken)
+            print(
+                f"| {label} | {least:.2f} | {len(taken) / max(1, sc.trials):.1%} | "
+                f"{errors / max(1, chars):.1%} | {errors} of {errors_all} |"
+            )
+    print()
+    print(
+        "A design can take only messages whose least symbol confidence reaches the bound (a trigger's "
+        "min_confidence) and ask the dreamer to send again otherwise. Messages taken: of all sent; errors "
+        "left: of the decoded messages' character errors."
     )
 
 
