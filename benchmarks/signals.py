@@ -36,7 +36,8 @@ Eye-Morse on the real REM EOG is the hardest row, and its ~50 messages give a no
 message body between its true frames with the sender's true hold and swing (the body reader alone):
 the gap between the two CERs is what finding the frames costs. Its character errors are broken down
 by cause (missed, unreadable, closed early, ran on, misread) and by band: the sender's gain, and how
-loud the real background under the message is relative to it (natural REMs as large as the looks).
+loud the real background under the message is relative to it (natural REMs as large as the looks);
+a last table shows what taking only confident messages (asking again otherwise) leaves.
 """
 
 from __future__ import annotations
