@@ -47,6 +47,11 @@ states:
 """
 
 
+#: The dialogue taking only answers decoded with confidence ≥ 0.7.
+SURE_DIALOGUE = DIALOGUE.replace("retries: 1,", "retries: 1, min_confidence: 0.7,")
+assert SURE_DIALOGUE != DIALOGUE
+
+
 def _stage(t: float, s: str) -> Event:
     return Event(t, 30.0, "stage", s, None, "test")
 
@@ -62,8 +67,8 @@ def _night() -> list[Event]:
     ]
 
 
-def _run(events, **kw) -> DesignRuntime:
-    rt = DesignRuntime(design_from_text(DIALOGUE), **kw)
+def _run(events, text: str = DIALOGUE, **kw) -> DesignRuntime:
+    rt = DesignRuntime(design_from_text(text), **kw)
     rt.start(0.0)
     for ev in events:
         if rt.status is RuntimeStatus.ENDED:
@@ -277,6 +282,36 @@ def test_detector_messages_count_as_answers():
     answers = [(r.t, r.value, r.detail) for r in rt.timeline if r.kind == "answer"]
     assert answers == [(720.0, "4", "correct")]
     assert rt.vars["reply"] == "4"
+
+
+def test_unsure_answers_are_asked_again_then_given_up():
+    """With min_confidence, a decoded answer below it is logged `unsure` and the question asked again
+    at once; once the retries are spent, the question is given up for on_timeout."""
+    unsure = [Event(720, 8.0, "message", "5", 0.55, "detect", {"kind": "count"}),
+              Event(740, 8.0, "message", "4", 0.62, "detect", {"kind": "count"})]
+    rt = _run([_stage(0, "N2"), _stage(600, "R"), Event(700, 2.0, "lrlr", "LRLR"), *unsure], SURE_DIALOGUE)
+    shown = ("unsure", "timeout", "answer")
+    rows = [(r.t, r.kind, r.value, r.detail) for r in rt.timeline if r.kind in shown]
+    assert rows == [
+        (720.0, "unsure", "5", "confidence 0.55 < 0.7"),
+        (720.0, "timeout", "retry 1", ""),
+        (740.0, "unsure", "4", "confidence 0.62 < 0.7"),
+        (740.0, "timeout", "no sure answer", ""),
+    ]
+    assert rt.state == "wait_lucid" and rt.awaited_answer is None
+    assert rt.counts["answer:unsure"] == 2 and rt.counts.get("answer", 0) == 0
+    prompts = [r.t for r in rt.timeline if r.kind == "action" and r.name == "question"]
+    assert prompts == [700.0, 720.0]
+
+
+def test_sure_answer_after_an_unsure_one_is_taken():
+    events = [_stage(0, "N2"), _stage(600, "R"), Event(700, 2.0, "lrlr", "LRLR"),
+              Event(720, 8.0, "message", "5", 0.4, "detect", {"kind": "count"}),
+              Event(735, 8.0, "message", "4", 0.9, "detect", {"kind": "count"})]
+    rt = _run(events, SURE_DIALOGUE)
+    answers = [(r.t, r.value, r.detail) for r in rt.timeline if r.kind == "answer"]
+    assert answers == [(735.0, "4", "correct")]
+    assert rt.vars["reply"] == "4" and rt.counts["answer:unsure"] == 1
 
 
 def test_hours_since_sleep_onset_guard_and_when():

@@ -68,6 +68,9 @@ def test_good_design_builds():
         ("stage: R,", "stage: REM,", 8, 39, "states.wait.on[0].trigger.stage", "unknown stage", "R"),
         # question with no timeout
         ("timeout_sec: 30, ", "", 12, 9, "states.ask.enter[0].ask", "timeout_sec", None),
+        # a confidence bound beyond 1
+        ("timeout_sec: 30, ", "timeout_sec: 30, min_confidence: 1.5, ", 12, 93,
+         "states.ask.enter[0].ask.min_confidence", "must be ≤ 1", None),
         # unknown field with a near miss
         ("for_sec: 60", "for_secs: 60", 8, 42, "states.wait.on[0].trigger.for_secs", "unknown field",
          "for_sec"),

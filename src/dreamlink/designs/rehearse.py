@@ -385,8 +385,8 @@ class RehearsalResult:
                 items = sorted((k[len(prefix):], v) for k, v in counts.items() if k.startswith(prefix))
                 if items:
                     lines.append(f"  {title}: " + ", ".join(f"{k} {v}" for k, v in items))
-            qa = [f"{k} {counts[k]}" for k in ("answer", "answer:correct", "answer:wrong", "retry", "timeout")
-                  if counts.get(k)]
+            asked = ("answer", "answer:correct", "answer:wrong", "answer:unsure", "retry", "timeout")
+            qa = [f"{k} {counts[k]}" for k in asked if counts.get(k)]
             if qa:
                 lines.append("  questions: " + ", ".join(qa))
         hours = sum(n.duration for n in self.nights[:1]) / 3600.0

@@ -19,7 +19,10 @@ Semantics
   ``when:`` fails is consumed.
 - A question (``ask``) puts the runtime in :attr:`RuntimeStatus.AWAITING_ANSWER`: only the ``always``
   transitions and the answer (an event of the ``answer`` kind) are considered; after ``timeout_sec`` the
-  question is asked again (``retries`` times) and then ``on_timeout`` is taken.
+  question is asked again (``retries`` times) and then ``on_timeout`` is taken. With ``min_confidence``
+  an answer decoded less surely (the event's confidence: for an eye or EMG message, its least sure
+  symbol) is not taken: it is logged as ``unsure`` and the question is asked again at once, as after a
+  timeout (on REM EOG, ``benchmarks/signals.py`` shows what such a bound leaves of the eye-Morse errors).
 - Design-wide guards apply to every cue and question prompt (not to alarms): a cue that breaks one is
   skipped and recorded with the reason. The safety layer of :mod:`dreamlink.cues` may still refuse a
   cue; the sink reports that by returning ``False`` and the runtime does not count it.
@@ -222,7 +225,7 @@ class TimelineRow:
 
     ``kind`` is ``trigger`` (a transition fired), ``blocked`` (its ``when:`` failed), ``action``,
     ``skipped`` (a cue broke a guard), ``refused`` (the sink refused it), ``state`` (entered a state),
-    ``answer``, ``timeout`` or ``status``.
+    ``answer``, ``unsure`` (an answer below the question's ``min_confidence``), ``timeout`` or ``status``.
     """
 
     t: float
@@ -836,6 +839,13 @@ class DesignRuntime:
         assert q is not None
         params = q["params"]
         value = event.value
+        least = params.get("min_confidence")
+        if least is not None and event.confidence is not None and event.confidence < float(least):
+            self._count("answer:unsure")
+            self._log(t, "unsure", str(q["answer"]), _value_text(value), self.state or "",
+                      f"confidence {event.confidence:.2f} < {float(least):g}")
+            self._ask_again(t, "no sure answer")
+            return
         if q["answer"] == "lrlr":
             value = "lrlr"
         self.vars["answer"] = value
@@ -853,6 +863,11 @@ class DesignRuntime:
         self._enter(target, t)
 
     def _timeout(self, t: float) -> None:
+        self._ask_again(t, "no answer")
+
+    def _ask_again(self, t: float, why: str) -> None:
+        """Ask the open question again if it has retries left, else give it up (``why``) for
+        ``on_timeout``."""
         q = self.question
         assert q is not None
         params = q["params"]
@@ -864,7 +879,7 @@ class DesignRuntime:
             self._prompt(t)
             return
         self._count("timeout")
-        self._log(t, "timeout", str(q["answer"]), "no answer", self.state or "")
+        self._log(t, "timeout", str(q["answer"]), why, self.state or "")
         self.question = None
         self._set_status(RuntimeStatus.RUNNING)
         self._enter(params["on_timeout"], t)

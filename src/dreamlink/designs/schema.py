@@ -171,6 +171,7 @@ def _action_schema() -> dict[str, Any]:
             "answer": {"enum": list(ANSWER_KINDS)},
             "timeout_sec": _POS_SECONDS,
             "retries": {"type": "integer", "minimum": 0, "maximum": 10},
+            "min_confidence": {"type": "number", "minimum": 0, "maximum": 1},
             "expect": _SCALAR,
             "store": _NAME,
             "on_answer": _NAME,
