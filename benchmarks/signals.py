@@ -313,6 +313,8 @@ def score(events, truths: list[Truth], kind: str, sc: Score) -> None:
         sc.trials += 1
         if tr.kind != "lrlr":
             sc.chars += len(tr.answer)
+        # The candidate that starts nearest the signal, among those that could be it (a false
+        # message that natural REMs opened before it and its opening frame closed is not it).
         match = None
         for i, e in enumerate(cands):
             if i in used:
@@ -323,9 +325,8 @@ def score(events, truths: list[Truth], kind: str, sc: Score) -> None:
                 ok = (
                     e.onset <= tr.onset + 1.0 and e.onset + e.duration >= tr.onset and e.onset > tr.onset - 30
                 )
-            if ok:
+            if ok and (match is None or abs(e.onset - tr.onset) < abs(cands[match].onset - tr.onset)):
                 match = i
-                break
         if match is None:
             if tr.kind != "lrlr":
                 sc.char_errors += len(tr.answer)
