@@ -651,7 +651,7 @@ class DesignRuntime:
                 )
             self.now = at
             if tr is None:
-                self._timeout(at)
+                self._ask_again(at, "no answer")
                 continue
             if tr.trigger.type == "stage":
                 self.stage_fired[tr.key] = float(self._run_start(tr.trigger.stages))  # type: ignore[arg-type]
@@ -861,9 +861,6 @@ class DesignRuntime:
         self._set_status(RuntimeStatus.RUNNING)
         target = params["on_answer"] if correct or not params.get("on_wrong") else params["on_wrong"]
         self._enter(target, t)
-
-    def _timeout(self, t: float) -> None:
-        self._ask_again(t, "no answer")
 
     def _ask_again(self, t: float, why: str) -> None:
         """Ask the open question again if it has retries left, else give it up (``why``) for
