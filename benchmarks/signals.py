@@ -277,12 +277,17 @@ def bands_of(tr: Truth) -> tuple[str, str]:
     return gain, loud
 
 
+def tally(by_band: dict[str, list[int]], band: str, errors: int, chars: int) -> None:
+    """Add ``errors`` and ``chars`` to ``band``'s cell of ``by_band`` (:attr:`Score.by_band`)."""
+    cell = by_band.setdefault(band, [0, 0])
+    cell[0] += errors
+    cell[1] += chars
+
+
 def add_band(sc: Score, tr: Truth, errors: int) -> None:
     """Count an eye message's ``errors`` and characters into its bands of ``sc``."""
     for band in bands_of(tr):
-        cell = sc.by_band.setdefault(band, [0, 0])
-        cell[0] += errors
-        cell[1] += len(tr.answer)
+        tally(sc.by_band, band, errors, len(tr.answer))
 
 
 #: Why a message's characters were wrong, in the order the breakdown table prints them.
@@ -638,9 +643,7 @@ def print_rem_draws(
             total.causes[cause] = total.causes.get(cause, 0) + n
         total.confident += sc.confident
         for band, (errors, chars) in sc.by_band.items():
-            cell = total.by_band.setdefault(band, [0, 0])
-            cell[0] += errors
-            cell[1] += chars
+            tally(total.by_band, band, errors, chars)
     per_draw = [sc.char_errors / max(1, sc.chars) for _, sc, _, _ in draws]
     body_cer = sum(d[2] for d in draws) / max(1, sum(d[3] for d in draws))
     print()
