@@ -721,9 +721,9 @@ def print_rem_draws(
             )
     print()
     print(
-        "A design can take only messages whose least symbol confidence reaches the bound (a trigger's "
-        "min_confidence) and ask the dreamer to send again otherwise. Messages taken: of all sent; errors "
-        "left: of the decoded messages' character errors."
+        "A design can take only messages whose least symbol confidence reaches the bound (a question's "
+        "or trigger's min_confidence) and ask the dreamer to send again otherwise. Messages taken: of all "
+        "sent; errors left: of the decoded messages' character errors."
     )
 
 
