@@ -122,6 +122,12 @@ def test_single_horizontal_channel(run_cli, night_edf, tmp_path):
         ),
         (["--eog", "E1-M2", "--out", "{tmp}/e.json"], "events table"),
         (["--eog", "E1-M2", "--calibrate", "--out", "{tmp}/e.tsv"], ".json"),
+        (["--eog", "E1-M2", "--words", "Y#S,NO", "--out", "{tmp}/e.tsv"], "no Morse code for '#'"),
+        (["--eog", "E1-M2", "--words", "YES", "--out", "{tmp}/e.tsv"], "at least two different words"),
+        (
+            ["--eog", "E1-M2", "--words", "YES,NO", "--eye-code", "count", "--out", "{tmp}/e.tsv"],
+            "do not go with --eye-code count",
+        ),
     ],
 )
 def test_bad_input_is_one_line(run_cli, night_edf, tmp_path, args, message):
@@ -160,3 +166,24 @@ def test_refused_calibration_says_why(run_cli, tmp_path):
 def test_help_has_an_example(run_cli):
     code, stdout, _ = run_cli("detect", "--help")
     assert code == 0 and "--calibrate" in stdout and "dreamlink detect night.edf" in stdout
+
+
+def test_words_read_a_message_as_the_known_word_that_fits(run_cli, calibration_edf, tmp_path):
+    # "OK" from a sender who pauses after the O's first dash as long as between letters: read as
+    # keyed ("TMK"), unless the answer is known to be one of --words.
+    from tests.detect.test_eye_messages import _hesitant_ok
+
+    e1, e2, _ = synth.eog(synth.centre(3) + _hesitant_ok() + synth.centre(10), seed=1)
+    edf = tmp_path / "answer.edf"
+    write_edf(edf, _whole_seconds(np.vstack([e1, e2])), synth.FS, ["E1-M2", "E2-M2"], ["eog", "eog"])
+    cal = tmp_path / "cal.json"
+    base = ["--eog", "E1-M2", "--eog-right", "E2-M2"]
+    assert run_cli("detect", str(calibration_edf), *base, "--calibrate", "--out", str(cal))[0] == 0
+    read = {}
+    for name, extra in (("free", []), ("words", ["--words", "yes, no,ok"])):
+        out = tmp_path / f"{name}.tsv"
+        code, stdout, stderr = run_cli("detect", str(edf), *base, "--calibration", str(cal), *extra,
+                                       "--out", str(out))
+        assert code == 0, stderr
+        read[name] = [e.value for e in read_events_tsv(out) if e.trial_type == "message"]
+    assert read["words"] == ["OK"] and read["free"] != ["OK"]

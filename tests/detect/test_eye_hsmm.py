@@ -12,6 +12,7 @@ from dreamlink.detect.eye_hsmm import (
     count_closing_test,
     count_whole_test,
     whole_message,
+    words_reading,
 )
 from dreamlink.detect.eye_messages import CLOSING_MIN_GAIN, WHOLE_MIN_FIT, WHOLE_MIN_GAIN
 from dreamlink.detect.eye_reading import decode_count_path, decode_eye_morse_framed, decode_eye_morse_path
@@ -346,3 +347,38 @@ def test_closing_test_reads_no_element_in_the_first_rest():
     elements = [s.state for s in read.segments if s.state in ("dot_r", "dash_l")]
     assert elements == ["dash_l", "dot_r"]
     assert read.segments[0].state == "c_first" and read.segments[0].end >= 1.9  # the whole 2-s rest
+
+
+def _whole_trace(symbols: str, hold: float = 0.6, half: float = 300e-6):
+    """Rest, an opening frame's four looks, an eye-Morse body keyed as ``symbols``, a closing frame."""
+    n = int(round(hold / STEP))
+    opening = np.concatenate([np.full(n, g * half) for g in (1.0, -1.0, 1.0, -1.0)])
+    _, body = morse_trace(symbols, hold=hold)
+    lv = np.concatenate([np.zeros(int(1.0 / STEP)), opening, body])
+    t, x = _with_frame((np.arange(lv.size) + 0.5) * STEP, lv, hold, looks=4)
+    return t, x / half
+
+
+def test_words_reading_puts_the_keyed_word_first():
+    hold = 0.6
+    t, x = _whole_trace("-. ---", hold)  # NO
+    readings = words_reading(x, t, eye_code.morse_unit(hold), hold, ("YES", "NO", "OK", "SOS"))
+    assert [r.word for r in readings][0] == "NO" and len(readings) == 4
+    costs = [r.cost for r in readings]
+    assert costs == sorted(costs) and costs[1] - costs[0] > 8.0
+    states = [s.state for s in readings[0].segments]
+    assert states[:6] == ["junk", "o1", "o2", "o3", "o4", "c_first"]
+    elements = [s for s in states if s in ("dot_r", "dash_l")]
+    assert elements == ["dash_l", "dot_r", "dash_l", "dash_l", "dash_l"]
+    assert "f1" in states and "gap_l" in states
+
+
+def test_words_reading_takes_a_hesitant_letter_for_the_word_it_belongs_to():
+    # "OK" from a sender who pauses after the O's first dash as long as between letters: keyed,
+    # that is "TMK", and the free reading says so; among the known words, it is "OK".
+    hold = 0.6
+    t, x = _whole_trace("- -- -.-", hold)
+    free = decode_eye_morse_path(t, x * 300e-6, 300e-6, hold)
+    assert free.ok and free.text != "OK"
+    readings = words_reading(x, t, eye_code.morse_unit(hold), hold, ("YES", "NO", "OK"))
+    assert readings[0].word == "OK"

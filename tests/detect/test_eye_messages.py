@@ -11,11 +11,12 @@ from dreamlink.detect.decoded import Decoded
 from dreamlink.detect.eye_messages import CLOSING_WEAK_CONF, EyeMessageDecoder
 from dreamlink.detect.eye_sweeps import Frame, Sweep
 from dreamlink.link import eye_code
+from dreamlink.link.morse import MorseEncodingError
 from dreamlink.sources.base import SourceInfo
 from tests.detect import synth
 
 
-def run_eye(gestures, mode="auto", seed=0, gain=0.85, jitter=0.15):
+def run_eye(gestures, mode="auto", seed=0, gain=0.85, jitter=0.15, vocabulary=()):
     e1, e2, trace = synth.eog(
         synth.centre(2) + gestures + synth.centre(10), seed=seed, gain=gain, jitter=jitter
     )
@@ -28,6 +29,7 @@ def run_eye(gestures, mode="auto", seed=0, gain=0.85, jitter=0.15):
         calibration=Calibration(synth.SWING),
         eye_code=mode,
         rem_events=False,
+        vocabulary=vocabulary,
     )
     return [e for e in res.events if e.trial_type == "message"], trace
 
@@ -448,3 +450,48 @@ def test_a_count_with_one_spoiled_pair_is_read_with_that_pair_least_sure(n, pair
     msgs, _ = run_eye(_count_with_a_spoiled_pair(n, pair, gaze), mode="count", seed=1)
     assert [m.value for m in msgs] == ["unreadable"]
     assert "no full swing to the right" in msgs[0].data["reason"]
+
+
+YES_NO_OK = ("YES", "NO", "OK")
+
+
+def _hesitant_ok(hold: float = 0.5) -> list[eye_code.Gesture]:
+    """"OK" from a sender who pauses after the O's first dash as long as between letters ("TMK")."""
+    gestures = eye_code.eye_morse("OK", hold)
+    first_gap = 8  # the opening frame (4 looks, a hold), the first rest, the first dash's two looks
+    unit = eye_code.morse_unit(hold)
+    assert gestures[first_gap] == eye_code.Gesture(0, eye_code.ELEMENT_GAP_UNITS * unit)
+    gestures[first_gap] = eye_code.Gesture(0, eye_code.LETTER_GAP_UNITS * unit)
+    return gestures
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_message_is_read_as_the_known_word_that_fits_it(seed):
+    free, _ = run_eye(_hesitant_ok(), mode="morse", seed=seed)
+    assert [m.value for m in free] != ["OK"] and len(free) == 1
+    msgs, trace = run_eye(_hesitant_ok(), mode="morse", seed=seed, vocabulary=YES_NO_OK)
+    assert [m.value for m in msgs] == ["OK"]
+    assert msgs[0].data["kind"] == "eye_morse" and msgs[0].confidence >= 0.5
+    # Still read when the closing frame is measured.
+    fourth = trace.sweeps[-2]
+    assert msgs[0].data["detected_at"] - (fourth.onset + fourth.duration) <= 0.5
+
+
+def test_a_word_the_message_reads_as_keeps_its_reading_and_another_word_is_unsure():
+    clean, _ = run_eye(eye_code.eye_morse("NO"), mode="morse", seed=3)
+    known, _ = run_eye(eye_code.eye_morse("NO"), mode="morse", seed=3, vocabulary=YES_NO_OK)
+    assert [(m.value, m.confidence) for m in known] == [(m.value, m.confidence) for m in clean]
+    assert known[0].value == "NO" and known[0].confidence > 0.8
+    # "SOS" is none of the words: the nearest is taken, as unsure as a design can tell.
+    other, _ = run_eye(eye_code.eye_morse("SOS"), mode="morse", seed=3, vocabulary=YES_NO_OK)
+    assert len(other) == 1 and other[0].value in YES_NO_OK and other[0].confidence < 0.3
+
+
+def test_expected_words_apply_from_the_next_message_and_must_spell():
+    dec = EyeMessageDecoder(synth.SWING, mode="morse")
+    dec.expect("morse", ["yes", " go  up ", "yes"])
+    assert dec.vocabulary == ("YES", "GO UP")
+    dec.expect("auto")
+    assert dec.vocabulary == ()
+    with pytest.raises(MorseEncodingError, match="#"):
+        dec.expect("morse", ["y#s"])

@@ -50,6 +50,13 @@ from dreamlink.errors import InputFileError
     help="Which eye messages to expect between LRLR frames.",
 )
 @click.option(
+    "--words",
+    metavar="W1,W2,...",
+    default=None,
+    help="The words the eye-Morse messages are one of (a question's answers, e.g. YES,NO): each message "
+    "is read as the word that fits it best (implies --eye-code morse).",
+)
+@click.option(
     "--emg-code",
     type=click.Choice(["yes_no", "morse"]),
     default="yes_no",
@@ -81,6 +88,7 @@ def command(
     calibration_path: Path | None,
     calibrate: bool,
     eye_code: str,
+    words: str | None,
     emg_code: str,
     emg_gate: str,
     no_rem_events: bool,
@@ -97,6 +105,7 @@ def command(
       dreamlink detect night.edf --eog E1-M2 --eog-right E2-M2 --emg EMG --out events.tsv
       dreamlink detect awake_cal.edf --eog E1-M2 --eog-right E2-M2 --calibrate --out cal.json
       dreamlink detect night.edf --eog E1-M2 --eog-right E2-M2 --calibration cal.json --out events.tsv
+      dreamlink detect night.edf --eog E1-M2 --eog-right E2-M2 --words YES,NO --out answers.tsv
     """
     from tqdm import tqdm
 
@@ -113,6 +122,9 @@ def command(
         raise click.UsageError("with --calibrate, --out is the calibration file: give a .json path")
     if not calibrate and out.suffix.lower() == ".json":
         raise click.UsageError("--out is an events table: give a .tsv path (or add --calibrate)")
+    vocabulary = _words(words, eye_code)
+    if vocabulary:
+        eye_code = "morse"
     calib = load_calibration(calibration_path) if calibration_path is not None else None
     channels = [c for c in dict.fromkeys([eog, eog_right, emg, eeg]) if c]
     data, info, notes = load_channels(file, channels)
@@ -150,6 +162,7 @@ def command(
             calib,
             chunk_sec=1.0,
             eye_code=eye_code,
+            vocabulary=vocabulary,
             emg_code=emg_code,
             rem_events=not no_rem_events,
             emg_gate=emg_gate,
@@ -173,3 +186,22 @@ def command(
         if e.trial_type in ("lrlr", "message"):
             extra = f" ({e.data.get('reason')})" if e.value == "unreadable" else ""
             click.echo(f"  {e.onset:9.2f} s  {e.trial_type:8s} {e.value}{extra}  confidence {e.confidence}")
+
+
+def _words(words: str | None, eye_code: str) -> tuple[str, ...]:
+    """The ``--words`` list as eye-Morse reads it; a usage error for one with no Morse code, or with an
+    ``--eye-code`` other than morse (or the default auto)."""
+    from dreamlink.detect.eye_messages import vocabulary_of
+    from dreamlink.link.morse import MorseEncodingError
+
+    if words is None:
+        return ()
+    if eye_code == "count":
+        raise click.UsageError("--words are eye-Morse words; they do not go with --eye-code count")
+    try:
+        vocabulary = vocabulary_of([w for w in words.split(",") if w.strip()])
+    except MorseEncodingError as exc:
+        raise click.UsageError(f"--words: {exc}") from None
+    if len(vocabulary) < 2:
+        raise click.UsageError("--words needs at least two different words, separated by commas (YES,NO)")
+    return vocabulary

@@ -836,3 +836,108 @@ def whole_message(x: np.ndarray, times: np.ndarray, unit: float, hold: float) ->
         lambda u: (_whole_states(hold / u, rest / u), _NO_OPENING_NEXT, ("f4", "c_last")),
     )
     return None if found is None else TraceReading(*found)
+
+
+def _word_grammar(
+    word: str, hold_units: float, rest_units: float
+) -> tuple[tuple[_State, ...], dict[str, tuple[str, ...]]]:
+    """The whole-message grammar of one known word (:func:`words_reading`).
+
+    "Natural movements (``junk``), the opening frame's four looks, the first rest, the word's
+    elements in order with the code's rests between them, then the closing frame (a rest, four
+    looks) or the end of the trace (a message given up without one)". Each element's looks and
+    the rest before it are copies of the plain grammar's states, numbered along the word, whose
+    ``kind`` is the plain state's name, so a path reads as in the plain grammar.
+    """
+    whole = {s.name: s for s in _whole_states(hold_units, rest_units)}
+    plain = {s.name: s for s in _MORSE_STATES}
+    states = [whole[k] for k in ("junk", "o1", "o2", "o3", "o4", "c_first")]
+    nxt: dict[str, tuple[str, ...]] = {"start": ("junk",), "junk": ("o1",), "o1": ("o2",), "o2": ("o3",)}
+    nxt.update(o3=("o4",), o4=("c_first",))
+    last, k = "c_first", 0
+    for code_word in morse.encode(word):
+        for li, letter in enumerate(code_word.split(" ")):
+            for ei, sym in enumerate(letter):
+                looks = ("dot_l", "dot_r") if sym == "." else ("dash_r", "dash_l")
+                rest = ("gap_e" if ei else "gap_l" if li else "gap_w") if k else None
+                for kind in ((rest,) if rest else ()) + looks:
+                    name = f"{kind}{k}"
+                    states.append(replace(plain[kind], name=name, kind=kind))
+                    nxt[last], last = (name,), name
+                k += 1
+    states += [whole[k] for k in ("c_pre", "f1", "f2", "f3", "f4", "c_last")]
+    nxt.update({last: ("c_pre", "c_last"), "c_pre": ("f1",), "f1": ("f2",), "f2": ("f3",), "f3": ("f4",)})
+    nxt["f4"] = ("c_last",)
+    return tuple(states), nxt
+
+
+@dataclass(frozen=True)
+class WordReading:
+    """A whole message's gaze trace read as one known word (:func:`words_reading`).
+
+    Attributes
+    ----------
+    word : str
+        The word.
+    cost : float
+        Cost of the word's cheapest reading (blocks of :data:`STEP_SEC`, squared half-swing units
+        plus duration penalties).
+    segments : list of Segment
+        That reading's segments, named as in the plain grammar (``junk``, ``o1`` … ``o4``,
+        ``c_first``, ``dot_l`` …, ``c_pre``, ``f1`` … ``f4``, ``c_last``).
+    unit : float
+        The eye-Morse unit (s) of that reading.
+    """
+
+    word: str
+    cost: float
+    segments: list[Segment]
+    unit: float
+
+
+def words_reading(
+    x: np.ndarray, times: np.ndarray, unit: float, hold: float, vocabulary: tuple[str, ...]
+) -> list[WordReading]:
+    """Read a whole eye-Morse message's gaze trace as each word of a known vocabulary.
+
+    When a design's question says which answers it expects (its ``choices``), the message is one of
+    a few known words, and a natural REM that spoils an element ("OK" read "TTK": a dash split in
+    two) cannot make another word unless that word explains the whole trace better. Each word's
+    grammar (:func:`_word_grammar`) is "opening frame, the word's elements with the code's rests,
+    closing frame (or the end of the trace)", searched over the :data:`UNIT_SCALES` as
+    :func:`whole_message` is; how much cheaper the best word is than the next says how sure the
+    choice is (the forced alignment of isolated-word recognition: Rabiner 1989, section VI).
+
+    Parameters
+    ----------
+    x, times : numpy.ndarray
+        Gaze level in half-swing units (positive = left) and block centres (s), from before the
+        message's opening frame to its closing frame's last look (or to where it was given up).
+    unit, hold : float
+        The sender's eye-Morse unit and fixation time (s), from the opening frame.
+    vocabulary : tuple of str
+        The words (Morse-encodable text, :func:`dreamlink.link.morse.encode`).
+
+    Returns
+    -------
+    list of WordReading
+        One per word that fits the trace, cheapest first (empty when none does).
+    """
+    x, times, step = _blocks(np.asarray(x, dtype=float), np.asarray(times, dtype=float))
+    if x.size < 16:
+        return []
+    rest = hold + eye_code.FRAME_REST_SEC
+    plain = _whole_states(1.0, 1.0)
+    out = []
+    for word in dict.fromkeys(vocabulary):
+        best: tuple[float, list[tuple[str, int, int]], float] | None = None
+        for scale in UNIT_SCALES:
+            u = unit * scale
+            states, nxt = _word_grammar(word, hold / u, rest / u)
+            found = _viterbi(x, step, u, states, nxt, final=("f4", "c_last"), spell=False)
+            if found is not None and (best is None or found[0] < best[0]):
+                best = (found[0], found[1], u)
+        if best is not None:
+            segments = _segments(x, times, step, best[1], plain + _MORSE_STATES)
+            out.append(WordReading(word, best[0], segments, best[2]))
+    return sorted(out, key=lambda r: r.cost)

@@ -130,6 +130,7 @@ from dreamlink.detect.eye_reading import (
     decode_eye_morse_framed,
     decode_eye_morse_levels,
     decode_eye_morse_path,
+    decode_eye_morse_words,
     has_spoiled_element,
     level_frame_looks,
     morse_body_blocks,
@@ -146,7 +147,7 @@ from dreamlink.detect.eye_sweeps import (
     find_lrlr,
     lrlr_check,
 )
-from dreamlink.link import eye_code
+from dreamlink.link import eye_code, morse
 
 #: Inside a message, sweeps smaller than this fraction of the opening frame's first (half) sweep
 #: are natural REMs and are ignored (the code's smallest sweeps are half sweeps, ±20 %).
@@ -247,6 +248,23 @@ COUNT_WHOLE_MIN_GAIN = 0.0
 COUNT_WHOLE_GIVEN_UP_MIN_GAIN = 8.0
 #: How much earlier (s) than the detector's its opening must be to be taken.
 COUNT_WHOLE_SHIFT_SEC = 1.0
+#: A message read as a vocabulary's word (:meth:`EyeMessageDecoder._in_vocabulary`) is read from
+#: this long (s) before its opening frame: the opening looks' grammar starts with a free rest.
+WORD_BACK_SEC = 1.0
+
+
+def vocabulary_of(words: Sequence[str]) -> tuple[str, ...]:
+    """A question's answer words as eye-Morse reads them (upper case, single spaces).
+
+    Raises
+    ------
+    MorseEncodingError
+        For a word with a character that has no Morse code.
+    """
+    out = tuple(dict.fromkeys(" ".join(str(w).upper().split()) for w in words))
+    for word in out:
+        morse.encode(word)
+    return tuple(w for w in out if w)
 
 
 def _count_closed(test: TraceReading) -> bool:
@@ -333,6 +351,10 @@ class EyeMessageDecoder:
         Look for frames the detector missed in the gaze level as they end (:meth:`_level_closing`,
         :meth:`_level_opening`); otherwise a missed closing frame is only looked for before a message
         is given up or when the next frame closes it.
+    vocabulary : tuple of str
+        The words an eye-Morse message is one of, when a question says so (its ``choices``); empty:
+        any text. A message read as no word of it, or unreadable, is read again as the word that
+        explains its whole trace best (:meth:`_in_vocabulary`).
     """
 
     swing: float
@@ -340,6 +362,7 @@ class EyeMessageDecoder:
     settings: EyeSettings = field(default_factory=EyeSettings)
     levels: Callable[[float, float], tuple[np.ndarray, np.ndarray]] | None = None
     level_frames: bool = True
+    vocabulary: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         self._frames_by_end: dict[float, list[Sweep]] = {}
@@ -349,7 +372,9 @@ class EyeMessageDecoder:
         self._body_t0 = 0.0
         self._close_onset = 0.0
         _check_eye_mode(self.mode)
-        self._next_mode = self.mode  # what :meth:`expect` asked for, applied between messages
+        self.vocabulary = vocabulary_of(self.vocabulary)
+        # What :meth:`expect` asked for, applied between messages.
+        self._next_mode, self._next_vocabulary = self.mode, self.vocabulary
         self._recent: list[Sweep] = []
         self._open: list[Sweep] | None = None  # opening frame
         self._body: list[Sweep] = []
@@ -380,20 +405,21 @@ class EyeMessageDecoder:
         self._count_read_at = -np.inf  # when the open count's whole trace was last read
         self._apply_mode()
 
-    def expect(self, mode: str) -> None:
-        """Say what the next message will be: ``"auto"``, ``"count"`` or ``"morse"``.
+    def expect(self, mode: str, vocabulary: Sequence[str] = ()) -> None:
+        """Say what the next message will be: ``"auto"``, ``"count"`` or ``"morse"``, and for eye-Morse
+        the words it is one of (empty: any text).
 
         For example while a design's question awaits a count answer (the rig's
         :class:`~dreamlink.rig.pipeline.DetectorStage`). A message being received keeps the mode it
         opened with; the new mode applies once no message is open.
         """
         _check_eye_mode(mode)
-        self._next_mode = mode
+        self._next_mode, self._next_vocabulary = mode, vocabulary_of(vocabulary)
         if self._open is None:
             self._apply_mode()
 
     def _apply_mode(self) -> None:
-        self.mode = self._next_mode
+        self.mode, self.vocabulary = self._next_mode, self._next_vocabulary
         # Eye-Morse read with the gaze level (:meth:`_judge_pending`); counts closed on frames found in
         # the gaze level (:meth:`_count_closing`).
         self._by_reading = self.mode == "morse" and self.levels is not None
@@ -420,16 +446,35 @@ class EyeMessageDecoder:
             for fr in frames:
                 if fr[0].onset > self._level_frame_end:  # (else: a frame found in the level already)
                     self._frames_by_end[round(fr[-1].end, 6)] = fr
-        if self._open is None and self.mode != self._next_mode:
+        if self._open is None and (self.mode, self.vocabulary) != (self._next_mode, self._next_vocabulary):
             self._apply_mode()
         for sweep in sweeps:
+            pace = (self._hold, self._full)  # the open message's sender (a message is read as it opened)
             res = self._on_sweep(sweep)
             if res is not None:
-                out.append(res)
+                out.append(self._in_vocabulary(res, pace))
+        pace = (self._hold, self._full)
         res = self._on_time(now)
         if res is not None:
-            out.append(res)
+            out.append(self._in_vocabulary(res, pace))
         return out
+
+    def _in_vocabulary(self, res: Decoded, pace: tuple[float, float]) -> Decoded:
+        """An eye-Morse message read as the :attr:`vocabulary`'s word that explains it best, when
+        it was read as no word of it or was unreadable
+        (:func:`~dreamlink.detect.eye_reading.decode_eye_morse_words`, over the gaze trace from
+        :data:`WORD_BACK_SEC` before the message to :data:`CLOSING_LOOK_SEC` after it). ``pace`` is
+        the sender's hold (s) and full swing (V) the message opened with."""
+        if not self.vocabulary or res.kind != "eye_morse" or self.levels is None:
+            return res
+        if res.ok and res.text in self.vocabulary:
+            return res
+        hold, full = pace
+        t, lv = self.levels(res.onset - WORD_BACK_SEC, res.end + CLOSING_LOOK_SEC)
+        word = decode_eye_morse_words(t, lv, 0.5 * full, hold, self.vocabulary, res.onset, res.end)
+        if not word.ok:
+            return res
+        return replace(word, detected_at=res.detected_at)
 
     def _start(self, frame: list[Sweep], tentative: bool = False) -> None:
         self._open = frame

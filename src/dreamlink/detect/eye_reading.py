@@ -45,6 +45,7 @@ from dreamlink.detect.eye_hsmm import (
     Segment,
     TraceReading,
     best_path,
+    words_reading,
 )
 from dreamlink.detect.eye_sweeps import Sweep
 from dreamlink.link import eye_code
@@ -586,6 +587,74 @@ def path_text(segs: list, onset: float, end: float, spoiled_ok: bool = False) ->
     if not any(s in ".-" for s, _ in symbols):
         return unreadable(kind, "no symbols between the LRLR frames", onset, end)
     return spell_morse(kind, words, symbols, onset, end)
+
+
+#: A message read as one of a known vocabulary's words (:func:`decode_eye_morse_words`) is as sure
+#: as ``1 − exp(−margin / WORD_MARGIN_BLOCKS)``, the margin being how much cheaper the word's reading
+#: is than the next word's (blocks of cost, as :data:`~dreamlink.detect.eye_hsmm.LETTER_MAX_EXTRA`).
+WORD_MARGIN_BLOCKS = 8.0
+#: ... and at most this fraction of its elements may swing less than :data:`HSMM_MIN_SWING` (each
+#: at least :data:`HSMM_WEAK_SWING`): more, and natural movements, not the word, fill the trace.
+WORD_MAX_WEAK_FRAC = 0.25
+
+
+def decode_eye_morse_words(
+    times: np.ndarray,
+    levels: np.ndarray,
+    half: float,
+    hold_sec: float,
+    vocabulary: Sequence[str],
+    onset: float = 0.0,
+    end: float = 0.0,
+) -> Decoded:
+    """Decode a whole eye-Morse message as the word of a known vocabulary that explains it best.
+
+    For a question whose answers are known (a design's ``choices``): the trace from before the
+    opening frame to the closing frame's last look is read as each word
+    (:func:`~dreamlink.detect.eye_hsmm.words_reading`). Each symbol's confidence is the fit of its
+    two fixations to their levels (scaled down by a swing short of :data:`HSMM_MIN_SWING`), the
+    message's the least of those and of the word's margin over the next word
+    (:data:`WORD_MARGIN_BLOCKS`). Unreadable when no word fits or when more than
+    :data:`WORD_MAX_WEAK_FRAC` of the word's elements do not swing across.
+
+    Parameters
+    ----------
+    times, levels : numpy.ndarray
+        Block times (s) and gaze level (V) of the message and a little before it.
+    half : float
+        The sender's half swing (V).
+    hold_sec : float
+        The sender's fixation time (s), from the opening frame.
+    vocabulary : sequence of str
+        The words the answer is one of.
+    onset, end : float
+        The message's time span (s), for the result.
+    """
+    kind = "eye_morse"
+    unit, found = morse_body_blocks(times, levels, half, hold_sec)
+    if found is None:
+        return unreadable(kind, "no gaze trace for the message", onset, end)
+    readings = words_reading(found[1], np.asarray(times, dtype=float), unit, hold_sec, tuple(vocabulary))
+    if not readings:
+        return unreadable(kind, "no word of the vocabulary fits the gaze trace", onset, end)
+    best = readings[0]
+    margin = readings[1].cost - best.cost if len(readings) > 1 else np.inf
+    segs = best.segments
+    swings = _element_swings(segs)
+    elements = [i for i, swing in enumerate(swings) if swing < np.inf]
+    weak = [i for i in elements if swings[i] < HSMM_MIN_SWING]
+    if len(weak) > WORD_MAX_WEAK_FRAC * len(elements) or any(swings[i] < HSMM_WEAK_SWING for i in weak):
+        return unreadable(kind, f"{best.word!r} fits, but its looks do not swing across", onset, end)
+    symbols: list[tuple[str, float]] = []
+    for i in elements:
+        gap = segs[i - 2].state
+        if gap in ("gap_w", "gap_l"):
+            symbols.append((" / " if gap == "gap_w" else " ", 1.0))
+        sure = min(segs[i - 1].fit, segs[i].fit) * min(1.0, swings[i] / HSMM_MIN_SWING)
+        symbols.append(("." if segs[i].state == "dot_r" else "-", float(np.clip(sure, 0.05, 1.0))))
+    word_sure = 1.0 - np.exp(-margin / WORD_MARGIN_BLOCKS)
+    conf = least_confidence([c for s, c in symbols if s in ".-"] + [word_sure])
+    return Decoded(kind, True, best.word, tuple(symbols), conf, "", onset, end)
 
 
 #: A closing frame read from the gaze level (:func:`decode_eye_morse_framed`) must fit its four

@@ -36,7 +36,7 @@ from dreamlink.detect.arousal import ArousalDetector
 from dreamlink.detect.calibration import Calibration, estimate_swing
 from dreamlink.detect.emg import EmgTwitchDetector
 from dreamlink.detect.emg_messages import EmgMessageDecoder
-from dreamlink.detect.eye_messages import EyeMessageDecoder
+from dreamlink.detect.eye_messages import EyeMessageDecoder, vocabulary_of
 from dreamlink.detect.eye_sweeps import EyeSignalDetector
 from dreamlink.detect.rems import RemCounter, is_rem
 from dreamlink.errors import ChannelError, SamplingRateError
@@ -173,6 +173,8 @@ class DetectorPipeline:
         EEG channel for alpha-intrusion arousals.
     eye_code : str
         ``"auto"``, ``"count"`` or ``"morse"``: what eye messages to expect.
+    vocabulary : tuple of str
+        The words eye-Morse messages are one of (a question's choices); empty: any text.
     emg_code : str
         ``"yes_no"`` or ``"morse"``.
     bus : EventBus | None
@@ -191,6 +193,7 @@ class DetectorPipeline:
     emg: str | None = None
     eeg: str | None = None
     eye_code: str = "auto"
+    vocabulary: tuple[str, ...] = ()
     emg_code: str = "yes_no"
     bus: EventBus | None = None
     rem_events: bool = True
@@ -217,7 +220,8 @@ class DetectorPipeline:
         two = self.eog_right is not None
         self.eye = EyeSignalDetector(fs, self.calibration.swing, two_channels=two)
         self.eye_decoder = EyeMessageDecoder(
-            self.calibration.swing, mode=self.eye_code, levels=self.eye.level_trace
+            self.calibration.swing, mode=self.eye_code, levels=self.eye.level_trace,
+            vocabulary=tuple(self.vocabulary),
         )
         self.rems = RemCounter(emit_each=self.rem_events)
         self.emg_det = EmgTwitchDetector(fs) if self.emg else None
@@ -233,14 +237,15 @@ class DetectorPipeline:
         )
 
     # -- feeding ------------------------------------------------------------------------------
-    def expect_eye_code(self, eye_code: str) -> None:
-        """Expect eye messages of ``eye_code`` (``"auto"``, ``"count"``, ``"morse"``) from now on.
+    def expect_eye_code(self, eye_code: str, vocabulary: Sequence[str] = ()) -> None:
+        """Expect eye messages of ``eye_code`` (``"auto"``, ``"count"``, ``"morse"``) from now on, and
+        for eye-Morse one of the words of ``vocabulary`` (empty: any text).
 
         A message already being received is read as it began
         (:meth:`~dreamlink.detect.eye_messages.EyeMessageDecoder.expect`).
         """
-        self.eye_decoder.expect(eye_code)
-        self.eye_code = eye_code
+        self.eye_decoder.expect(eye_code, vocabulary)
+        self.eye_code, self.vocabulary = eye_code, vocabulary_of(vocabulary)
 
     def observe(self, event: Event) -> None:
         """Take in an event from elsewhere on the rig: ``stage`` events drive the EMG gate."""
@@ -389,12 +394,14 @@ def detect_array(
     emg_code: str = "yes_no",
     rem_events: bool = True,
     progress: Callable[[float], None] | None = None,
+    vocabulary: Sequence[str] = (),
     emg_gate: str = "auto",
 ) -> DetectionResult:
     """Run the live pipeline over samples in memory, fed as a stream of ``chunk_sec`` chunks.
 
     Without ``calibration`` the sweep amplitude is first estimated from the recording
-    (:func:`~dreamlink.detect.calibration.estimate_swing`) and a note says so.
+    (:func:`~dreamlink.detect.calibration.estimate_swing`) and a note says so. With a ``vocabulary``
+    eye-Morse messages are read as its words (:class:`DetectorPipeline`).
     """
     notes: list[str] = []
     if calibration is None:
@@ -413,6 +420,7 @@ def detect_array(
             emg=emg,
             eeg=eeg,
             eye_code=eye_code,
+            vocabulary=tuple(vocabulary),
             emg_code=emg_code,
             rem_events=rem_events,
             emg_gate=emg_gate,
