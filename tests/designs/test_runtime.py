@@ -336,3 +336,21 @@ states:
     assert [r.t for r in rt.timeline if r.kind == "action"] == [5400.0, 7200.0]
     assert [r.t for r in rt.timeline if r.kind == "skipped"] == [1800.0, 3600.0, 9000.0]
     assert [r.t for r in rt.timeline if r.kind == "blocked"] == [10800.0]  # stage W: when fails
+
+
+#: The dialogue asking a yes/no question answered in eye-Morse, among known words.
+CHOICE_DIALOGUE = DIALOGUE.replace(
+    'answer: count, expect: 4,', 'answer: message, choices: ["yes", "no"], expect: "yes",'
+)
+assert CHOICE_DIALOGUE != DIALOGUE
+
+
+def test_a_question_with_choices_names_them_and_asks_again_for_another_word():
+    start = [_stage(0, "N2"), _stage(600, "R"), Event(700, 2.0, "lrlr", "LRLR")]
+    rt = _run(start, CHOICE_DIALOGUE)
+    assert rt.awaited_answer == "message" and rt.awaited_choices == ("YES", "NO")
+    rt.feed(Event(720, 8.0, "message", "SOS", 0.9, "detect", {"kind": "eye_morse"}))
+    rt.feed(Event(740, 8.0, "message", "YES", 0.8, "detect", {"kind": "eye_morse"}))
+    rows = [(r.t, r.kind, r.value, r.detail) for r in rt.timeline if r.kind in ("unsure", "answer")]
+    assert rows == [(720.0, "unsure", "SOS", "not one of the choices"), (740.0, "answer", "YES", "correct")]
+    assert rt.awaited_choices == () and rt.counts["answer:unsure"] == 1

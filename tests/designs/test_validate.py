@@ -166,3 +166,37 @@ def test_vocabulary_matches_the_cue_layer():
     safety = pytest.importorskip("dreamlink.cues.safety")
     assert dict(cues_base.KIND_MODALITY) == CUE_KINDS
     assert {m: c.max_above_threshold_db for m, c in safety.HARD_CAPS.items()} == LEVEL_CAPS_DB
+
+
+MESSAGE_QUESTION = GOOD.replace(
+    'answer: count,', 'answer: message, choices: ["yes", "no"], expect: "yes",'
+)
+
+
+def test_choices_of_a_message_answer_are_valid():
+    assert _errors(MESSAGE_QUESTION) == []
+    ask = design_from_text(MESSAGE_QUESTION).states["ask"].enter[0]
+    assert ask.params["choices"] == ["yes", "no"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "needle"),
+    [
+        # choices only go with a message answer
+        ("answer: message,", "answer: count,", "states.ask.enter[0].ask.choices", "of a message answer"),
+        # a choice eye-Morse cannot spell
+        ('"no"]', '"n#o"]', "states.ask.enter[0].ask.choices[1]", "no Morse code for '#'"),
+        # the right answer is none of the choices
+        ('expect: "yes",', "expect: maybe,", "states.ask.enter[0].ask.expect", "not one of the choices"),
+        # one choice is no choice
+        ('choices: ["yes", "no"]', 'choices: ["yes"]', "states.ask.enter[0].ask.choices", "at least 2"),
+        # YAML reads an unquoted yes as true
+        ('"no"]', "no]", "states.ask.enter[0].ask.choices[1]", 'quote the word ("yes")'),
+    ],
+)
+def test_choices_mistakes_are_located(old, new, field, needle):
+    text = MESSAGE_QUESTION.replace(old, new, 1)
+    assert text != MESSAGE_QUESTION
+    match = [e for e in _errors(text) if e.field == field and needle in e.message]
+    assert match, [str(e) for e in _errors(text)]
+    assert match[0].line == 12

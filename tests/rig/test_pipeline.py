@@ -252,3 +252,39 @@ def test_while_a_design_awaits_a_count_the_detectors_read_counts(tmp_path: Path)
     after = read[0][0] + 10.0  # the answer's frames are behind
     assert [m for m in messages(asked) if m[0] > after] == [m for m in messages(not_asked) if m[0] > after]
     assert any(m[0] > after for m in messages(asked))  # (the natural REMs of this night open one)
+
+
+ASK_A_LETTER = ASK_COUNT.replace("ask_a_count", "ask_a_letter").replace(
+    'ask: {text: "What is eight minus eight?", answer: count, expect: 0,',
+    'ask: {text: "E or T?", answer: message, choices: ["E", "T"], expect: "E",',
+)
+
+
+def test_while_a_design_awaits_one_of_its_choices_the_detectors_read_eye_morse(tmp_path: Path) -> None:
+    # The dreamer answers "E": one dot between the frames, which the eye decoder's default mode
+    # ("auto") does not read as a message. The question's choices make the rig's detectors read
+    # eye-Morse as one of them, so the answer is read live and scored.
+    from dreamlink.designs import load_design
+    from dreamlink.hypnogram import Hypnogram
+    from dreamlink.io.hypnogram_formats import write_hypnogram_yasa
+
+    hypno = tmp_path / "hypno.txt"  # 2 min N2, then 8 min REM
+    write_hypnogram_yasa(Hypnogram(np.array(["N2"] * 4 + ["R"] * 16)), hypno)
+    (tmp_path / "ask.yaml").write_text(ASK_A_LETTER)
+    source = f"sim:seed=2,hypnogram={hypno},inject=morse:E@rem1+30"
+
+    def answers(box: Outbox) -> list[str]:
+        events = [f["event"] for f in _frames(box) if f["type"] == "event"]
+        read = [e for e in events if e["trial_type"] == "message" and e["data"]["kind"] == "eye_morse"]
+        return [e["value"] for e in read if e["value"] != "unreadable"]
+
+    asked = Outbox(tmp_path / "asked.sqlite")
+    RigPipeline(
+        open_source(source, speed=None), asked, events_mode="detect", block_sec=2.0,
+        design=load_design(tmp_path / "ask.yaml"),
+    ).run()
+    assert answers(asked)[:1] == ["E"]  # (natural REMs before it may make an unreadable "message")
+    assert asked.get("design")["state"] == "right"
+    not_asked = Outbox(tmp_path / "not_asked.sqlite")
+    RigPipeline(open_source(source, speed=None), not_asked, events_mode="detect", block_sec=2.0).run()
+    assert "E" not in answers(not_asked)

@@ -23,6 +23,9 @@ Semantics
   an answer decoded less surely (the event's confidence: for an eye or EMG message, its least sure
   symbol) is not taken: it is logged as ``unsure`` and the question is asked again at once, as after a
   timeout (on REM EOG, ``benchmarks/signals.py`` shows what such a bound leaves of the eye-Morse errors).
+  With ``choices`` (the words a ``message`` answer is one of) a rig reads eye-Morse answers as the word
+  that fits best (:attr:`DesignRuntime.awaited_choices`), and an answer that is none of them (an EMG
+  message, say) is not taken either: logged ``unsure``, the question asked again.
 - Design-wide guards apply to every cue and question prompt (not to alarms): a cue that breaks one is
   skipped and recorded with the reason. The safety layer of :mod:`dreamlink.cues` may still refuse a
   cue; the sink reports that by returning ``False`` and the runtime does not count it.
@@ -315,6 +318,14 @@ class DesignRuntime:
         """The answer kind a pending ``ask`` awaits (:data:`~dreamlink.designs.schema.ANSWER_KINDS`,
         e.g. ``"count"``), or ``None`` when no question is open."""
         return None if self.question is None else str(self.question["answer"])
+
+    @property
+    def awaited_choices(self) -> tuple[str, ...]:
+        """The words a pending ``ask`` with ``choices`` awaits (upper case, single spaces; a rig reads
+        eye-Morse answers as one of them), else ``()``."""
+        if self.question is None:
+            return ()
+        return tuple(" ".join(str(w).upper().split()) for w in self.question["params"].get("choices", ()))
 
     @property
     def hours_since_sleep_onset(self) -> float | None:
@@ -845,6 +856,13 @@ class DesignRuntime:
             self._log(t, "unsure", str(q["answer"]), _value_text(value), self.state or "",
                       f"confidence {event.confidence:.2f} < {float(least):g}")
             self._ask_again(t, "no sure answer")
+            return
+        choices = self.awaited_choices
+        if choices and " ".join(str(value).upper().split()) not in choices:
+            self._count("answer:unsure")
+            self._log(t, "unsure", str(q["answer"]), _value_text(value), self.state or "",
+                      "not one of the choices")
+            self._ask_again(t, "no answer among the choices")
             return
         if q["answer"] == "lrlr":
             value = "lrlr"

@@ -172,6 +172,14 @@ def _action_schema() -> dict[str, Any]:
             "timeout_sec": _POS_SECONDS,
             "retries": {"type": "integer", "minimum": 0, "maximum": 10},
             "min_confidence": {"type": "number", "minimum": 0, "maximum": 1},
+            "choices": {
+                "type": "array",
+                "items": {"type": "string", "minLength": 1},
+                "minItems": 2,
+                "uniqueItems": True,
+                "description": "the words a `message` answer is one of: an eye-Morse answer is read as "
+                               "the word that fits it best",
+            },
             "expect": _SCALAR,
             "store": _NAME,
             "on_answer": _NAME,

@@ -39,6 +39,7 @@ from dreamlink.designs.schema import (
     TRIGGER_TYPES,
     load_schema,
 )
+from dreamlink.link import morse
 
 _TYPE_WORDS = {
     "string": "text",
@@ -176,8 +177,11 @@ def _translate(doc: SourceDocument, err: jsonschema.ValidationError) -> Iterator
     if v == "type":
         want = [vv] if isinstance(vv, str) else list(vv)
         words = " or ".join(_TYPE_WORDS.get(w, w) for w in want)
+        hint = ""
+        if isinstance(inst, bool) and want == ["string"]:  # YAML reads yes/no/on/off unquoted as true/false
+            hint = ': YAML reads yes, no, on and off as true or false; quote the word ("yes")'
         yield doc.issue(path, f"expected {words}, got {_TYPE_WORDS.get(_json_type(inst), 'nothing')} "
-                              f"{_describe(inst)}")
+                              f"{_describe(inst)}{hint}")
         return
     if v in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
         sign = {"minimum": "≥", "exclusiveMinimum": ">", "maximum": "≤", "exclusiveMaximum": "<"}[v]
@@ -345,6 +349,19 @@ def _semantic_issues(doc: SourceDocument) -> list[DesignIssue]:
                                                                  isinstance(expect, bool)):
                     issues.append(doc.issue((*apath, "expect"), f"a count answer is a whole number, got "
                                                                 f"{expect!r}"))
+                choices = params.get("choices")
+                if choices is not None and answer != "message":
+                    why = f"choices are the words of a message answer; this question's answer is {answer!r}"
+                    issues.append(doc.issue((*apath, "choices"), why))
+                elif isinstance(choices, list):
+                    for k, word in enumerate(choices):
+                        try:
+                            morse.encode(str(word))
+                        except morse.MorseEncodingError as exc:
+                            issues.append(doc.issue((*apath, "choices", k), str(exc)))
+                    if expect is not None and str(expect).upper() not in {str(w).upper() for w in choices}:
+                        issues.append(doc.issue((*apath, "expect"), f"the right answer {expect!r} is not one "
+                                                                    f"of the choices"))
                 if answer == "lrlr" and expect is not None:
                     issues.append(doc.issue((*apath, "expect"), "an lrlr answer carries no value; remove "
                                                                 "expect"))

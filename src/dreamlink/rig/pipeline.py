@@ -210,17 +210,20 @@ class DetectorStage:
         """Take a ``stage`` event from the rig's stager: EMG codes are read only in stage R."""
         self._pipe.observe(event)
 
-    def expect_answer(self, answer: str | None) -> None:
+    def expect_answer(self, answer: str | None, choices: Sequence[str] = ()) -> None:
         """Read eye messages as the answer a design's open question awaits (``None``: no question).
 
         A count answer is framed by the closing frame's rests, not by the detector's markers
         (:meth:`dreamlink.detect.eye_messages.EyeMessageDecoder._count_closing`), so while a ``count`` is
-        awaited the eye decoder reads counts only (:data:`EYE_CODE_FOR_ANSWER`); otherwise ``"auto"``.
+        awaited the eye decoder reads counts only (:data:`EYE_CODE_FOR_ANSWER`); a ``message`` with
+        ``choices`` is read as eye-Morse, as the choice that fits best; otherwise ``"auto"``.
         """
-        eye_code = EYE_CODE_FOR_ANSWER.get(answer or "", "auto")
-        if eye_code != self._pipe.eye_code:
-            log.info("eye decoder now expects %s messages", eye_code)
-            self._pipe.expect_eye_code(eye_code)
+        words = tuple(choices) if answer == "message" else ()
+        eye_code = "morse" if words else EYE_CODE_FOR_ANSWER.get(answer or "", "auto")
+        if (eye_code, words) != (self._pipe.eye_code, self._pipe.vocabulary):
+            log.info("eye decoder now expects %s messages%s", eye_code,
+                     f" among {', '.join(words)}" if words else "")
+            self._pipe.expect_eye_code(eye_code, words)
 
     def update(self, chunk: Chunk) -> list[Event]:
         out = self._pipe.update(chunk.data)
@@ -548,6 +551,11 @@ class DesignDriver:
     def awaited_answer(self) -> str | None:
         """The answer kind the design's open question awaits, or ``None``."""
         return None if self.ended else self.runtime.awaited_answer
+
+    @property
+    def awaited_choices(self) -> tuple[str, ...]:
+        """The words the design's open question's answer is one of (``()``: any)."""
+        return () if self.ended else self.runtime.awaited_choices
 
 
 # -- the pipeline ----------------------------------------------------------------------------
@@ -981,7 +989,7 @@ class RigPipeline:
             return
         for stage in stages:
             if isinstance(stage, DetectorStage):
-                stage.expect_answer(self.driver.awaited_answer)
+                stage.expect_answer(self.driver.awaited_answer, self.driver.awaited_choices)
 
     def _count_frames(self, frames: list[dict[str, Any]], wall: float) -> list[dict[str, Any]]:
         self.counts["relays"] += sum(1 for f in frames if f["type"] == "relay")
