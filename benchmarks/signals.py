@@ -360,11 +360,12 @@ def score(events, truths: list[Truth], kind: str, sc: Score) -> None:
 
 
 def run_pass(
-    bg: Background, kind: str, rng: np.random.Generator, sc: Score
+    bg: Background, kind: str, rng: np.random.Generator, sc: Score, vocabulary: tuple[str, ...] = ()
 ) -> tuple[np.ndarray, list[Truth], Calibration]:
     """One pass: a simulated person's signals of one kind injected into ``bg`` and detected live.
 
     Scores the detections into ``sc``; returns the injected data, the truths and the calibration.
+    With a ``vocabulary`` eye-Morse is read as its words (a question's choices).
     """
     a_v = rng.uniform(150e-6, 250e-6)
     calib = Calibration(4 * a_v * rng.uniform(0.9, 1.1))
@@ -381,6 +382,7 @@ def run_pass(
         calibration=calib,
         eye_code={"count": "count", "eye_morse": "morse"}.get(kind, "auto"),
         emg_code="morse" if kind == "emg_morse" else "yes_no",
+        vocabulary=vocabulary,
         rem_events=False,
         # No real REM chin EMG is available: the EMG codes are injected into NREM/wake
         # backgrounds, where the REM gate would (rightly) refuse them. Sensitivity is
@@ -390,6 +392,16 @@ def run_pass(
     score(res.events, truths, kind, sc)
     sc.minutes += bg.minutes
     return data, truths, calib
+
+
+def rem_words_draw(bg: Background, seed: int) -> Score:
+    """The draw of :func:`rem_morse_draw` with the same seed (the same messages, senders and times),
+    read as the answer to a question whose ``choices`` are :data:`WORDS` (the decoder's vocabulary)."""
+    rng = np.random.default_rng(seed)
+    sc = Score()
+    for _ in range(EYE_MORSE_PASSES):
+        run_pass(bg, "eye_morse", rng, sc, vocabulary=tuple(WORDS))
+    return sc
 
 
 def rem_morse_draw(bg: Background, seed: int) -> tuple[Score, int, int]:
@@ -495,6 +507,17 @@ def main() -> None:
                     file=sys.stderr,
                 )
 
+    words_draws: list[Score] = []
+    if draws:
+        with ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
+            for sc in pool.map(rem_words_draw, [bgs[0]] * len(seeds), seeds):
+                words_draws.append(sc)
+                print(
+                    f"  .. eye_morse REM draw {len(words_draws)}/{len(seeds)} with the words known  "
+                    f"({time.time() - t_start:5.0f} s)",
+                    file=sys.stderr,
+                )
+
     # False signals on un-injected real data.
     false_rows = []
     for bg in [] if args.no_false else bgs:
@@ -505,12 +528,18 @@ def main() -> None:
         ):
             counts = {"lrlr": 0, "eye_msg": 0, "eye_unreadable": 0, "emg_msg": 0, "emg_unreadable": 0}
             res = None
-            for eye_mode, emg_mode in (("auto", "yes_no"), ("count", "morse"), ("morse", "yes_no")):
+            modes = (("auto", "yes_no", ()), ("count", "morse", ()), ("morse", "yes_no", ()),
+                     ("morse", "yes_no", tuple(WORDS)))  # fmt: skip
+            for eye_mode, emg_mode, words in modes:
                 res = detect_array(
                     bg.data, bg.info, "E1", "E2", emg="EMG" if bg.has_emg else None,
                     calibration=calib, eye_code=eye_mode, emg_code=emg_mode, rem_events=False,
+                    vocabulary=words,
                 )
                 c = false_counts(res.events, bg.has_emg)
+                if words:  # a question with choices open all along
+                    counts["eye_words"], counts["eye_words_unreadable"] = c["eye_msg"], c["eye_unreadable"]
+                    continue
                 if eye_mode == "auto":
                     counts["lrlr"] = c["lrlr"]
                 counts["eye_msg"] += c["eye_msg"]
@@ -580,6 +609,7 @@ def main() -> None:
     if draws:
         main_rem = next((sc for kind, bg, sc in rows if kind == "eye_morse" and bg is bgs[0]), None)
         print_rem_draws(draws, bgs[0], main_rem)
+        print_words_draws(draws, words_draws, bgs[0])
     if cmp is None:
         print(f"(tuning run: false signals skipped; {time.time() - t_start:.0f} s, seed {args.seed})")
         return
@@ -588,10 +618,10 @@ def main() -> None:
     print()
     print(
         "| real background | minutes | calibration | swing µV | false LRLR | per 8 h | false eye messages "
-        "(+ unreadable) | false EMG messages (+ unreadable) | false EMG per 8 h | without REM gate: "
-        "false EMG per 8 h |"
+        "(+ unreadable) | with the words known (+ unreadable) | false EMG messages (+ unreadable) "
+        "| false EMG per 8 h | without REM gate: false EMG per 8 h |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for bg, label, swing, c in false_rows:
         per8 = c["lrlr"] / bg.minutes * 480
         if bg.has_emg:
@@ -602,10 +632,15 @@ def main() -> None:
         ungated = f"{c['emg_ungated'] / bg.minutes * 480:.1f}" if c["emg_ungated"] >= 0 else "—"
         print(
             f"| {bg.name} | {bg.minutes:.1f} | {label} | {swing * 1e6:.0f} | {c['lrlr']} | {per8:.1f} | "
-            f"{c['eye_msg']} (+{c['eye_unreadable']}) | {emg} | {emg8} | {ungated} |"
+            f"{c['eye_msg']} (+{c['eye_unreadable']}) | {c['eye_words']} (+{c['eye_words_unreadable']}) "
+            f"| {emg} | {emg8} | {ungated} |"
         )
     print()
-    print("Eye messages summed over the 3 eye decoder modes (auto, count, morse); EMG over yes/no and Morse.")
+    print(
+        "Eye messages summed over the 3 eye decoder modes (auto, count, morse); with the words known: "
+        f"eye-Morse read as one of the {len(WORDS)} words of the draws, as while a question with choices is "
+        "open all along; EMG over yes/no and Morse."
+    )
     print(
         "EMG codes are read only in REM sleep (REM gate, default 'auto': rapid eye movements + atonic chin, "
         "or stage events); the last column is the same run with the gate off."
@@ -629,13 +664,10 @@ def main() -> None:
     print(f"(benchmark ran in {time.time() - t_start:.0f} s, seed {args.seed})")
 
 
-def print_rem_draws(
-    draws: list[tuple[int, Score, int, int]], bg: Background, main_rem: Score | None = None
-) -> None:
-    """The REM eye-Morse row over more draws, with the body reader's CER given the true frames, and
-    where the character errors come from (also for the main table's REM row, ``main_rem``)."""
+def _summed(scores: list[Score]) -> Score:
+    """The scores of several draws as one."""
     total = Score()
-    for _, sc, _, _ in draws:
+    for sc in scores:
         for name in ("trials", "detected", "exact", "char_errors", "chars", "false_in_injected"):
             setattr(total, name, getattr(total, name) + getattr(sc, name))
         total.latencies += sc.latencies
@@ -644,6 +676,52 @@ def print_rem_draws(
         total.confident += sc.confident
         for band, (errors, chars) in sc.by_band.items():
             tally(total.by_band, band, errors, chars)
+    return total
+
+
+def print_words_draws(draws: list[tuple[int, Score, int, int]], words: list[Score], bg: Background) -> None:
+    """The REM eye-Morse draws read again as the answers to a question with choices (:data:`WORDS`)."""
+    print()
+    print(f"### Eye-Morse on {bg.name} when the answer is one of known words (a question's choices)")
+    print()
+    print(
+        "| words known | messages | characters | CER | CER per draw min / median / max | exact | false in "
+        "injected runs | latency p50 / p95 / p99 (s) | "
+        + " | ".join(CAUSES)
+        + " | confidence ≥ 0.7: taken, CER |"
+    )
+    print("|---|---|---|---|---|---|---|---|" + "---|" * len(CAUSES) + "---|")
+    rows = ((f"no: any text ({len(draws)} draws above)", [sc for _, sc, _, _ in draws]),
+            (f"yes: the {len(WORDS)} words", words))  # fmt: skip
+    for label, scores in rows:
+        sc = _summed(scores)
+        per_draw = [d.char_errors / max(1, d.chars) for d in scores]
+        taken = [(errors, chars) for conf, errors, chars in sc.confident if conf >= 0.7]
+        causes = " | ".join(f"{sc.causes.get(c, 0) / max(1, sc.chars):.1%}" for c in CAUSES)
+        print(
+            f"| {label} | {sc.trials} | {sc.chars} | {sc.char_errors / max(1, sc.chars):.1%} "
+            f"| {min(per_draw):.1%} / {np.median(per_draw):.1%} / {max(per_draw):.1%} "
+            f"| {sc.exact / max(1, sc.trials):.1%} | {sc.false_in_injected} "
+            f"| {' / '.join(f'{q:.2f}' for q in np.percentile(sc.latencies or [np.nan], [50, 95, 99]))} "
+            f"| {causes} | {len(taken) / max(1, sc.trials):.1%}, "
+            f"{sum(e for e, _ in taken) / max(1, sum(c for _, c in taken)):.1%} |"
+        )
+    print()
+    print(
+        "The same draws (seeds, messages, senders, times) read with the decoder's vocabulary set to the "
+        f"{len(WORDS)} words the draws send ({', '.join(WORDS)}): a message that reads as none of them, or "
+        "does not read, is read again as the word that explains its whole gaze trace best "
+        "(eye_hsmm.words_reading). A question with fewer choices (yes/no) has fewer words to confuse. "
+        "Causes in CER points, as above."
+    )
+
+
+def print_rem_draws(
+    draws: list[tuple[int, Score, int, int]], bg: Background, main_rem: Score | None = None
+) -> None:
+    """The REM eye-Morse row over more draws, with the body reader's CER given the true frames, and
+    where the character errors come from (also for the main table's REM row, ``main_rem``)."""
+    total = _summed([sc for _, sc, _, _ in draws])
     per_draw = [sc.char_errors / max(1, sc.chars) for _, sc, _, _ in draws]
     body_cer = sum(d[2] for d in draws) / max(1, sum(d[3] for d in draws))
     print()
