@@ -12,7 +12,9 @@ from dreamlink.detect.eye_messages import CLOSING_WEAK_CONF, EyeMessageDecoder
 from dreamlink.detect.eye_sweeps import Frame, Sweep
 from dreamlink.link import eye_code
 from dreamlink.link.morse import MorseEncodingError
+from dreamlink.sim.gestures import gaze_to_eog, render_gaze
 from dreamlink.sources.base import SourceInfo
+from tests.conftest import real_file
 from tests.detect import synth
 
 
@@ -495,3 +497,33 @@ def test_expected_words_apply_from_the_next_message_and_must_spell():
     assert dec.vocabulary == ()
     with pytest.raises(MorseEncodingError, match="#"):
         dec.expect("morse", ["y#s"])
+
+
+def test_a_frame_inside_a_message_that_begins_a_word_does_not_close_it(shared_data):
+    # Real REM EOG: natural REMs and the elements of "LUCID" make what the detector takes for a
+    # frame after "LU" (render seed 1 of this sender). Read as any text, the message closes there
+    # and the rest comes as another; with the words known, "LU" is only the beginning of "LUCID", so
+    # the frame waits, the elements go on, and the whole message is read at its real closing frame.
+    d = np.load(real_file(shared_data, "yasa/eog_rem_256Hz_first600s.npz"))
+    fs = float(d["sf"])
+    data = np.asarray(d["data"], float)[:, int(334.8 * fs) : int(464.8 * fs)] * 1e-6
+    a_v, at = 200e-6, 30.0
+    rng = np.random.default_rng(1)
+    trace = render_gaze(eye_code.eye_morse("LUCID", 0.68), fs, rng=rng, jitter=0.2, gain=0.9)
+    e1, e2 = gaze_to_eog(trace.gaze, a_v)
+    i0 = int(at * fs)
+    data[0, i0 : i0 + e1.size] += e1
+    data[1, i0 : i0 + e2.size] += e2
+    info = SourceInfo(("E1", "E2"), ("eog", "eog"), fs)
+
+    def messages(words: tuple[str, ...]):
+        res = detect_array(data, info, "E1", "E2", calibration=Calibration(4 * a_v), eye_code="morse",
+                           rem_events=False, vocabulary=words)
+        return [e for e in res.events if e.trial_type == "message"]
+
+    free = messages(())
+    assert len(free) == 2 and free[0].value != "LUCID"  # split at the frame inside
+    known = messages(("LUCID", "GO UP", "I AM", "DREAM", "YES", "NO", "OK", "SOS"))
+    assert [m.value for m in known] == ["LUCID"]
+    closing_end = at + trace.sweeps[-2].onset + trace.sweeps[-2].duration
+    assert known[0].data["detected_at"] - closing_end <= 0.5

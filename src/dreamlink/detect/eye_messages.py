@@ -253,6 +253,11 @@ COUNT_WHOLE_SHIFT_SEC = 1.0
 WORD_BACK_SEC = 1.0
 
 
+def _morse_symbols(text: str) -> str:
+    """``text`` as Morse symbols: letters separated by spaces, words by ``" / "``."""
+    return " / ".join(morse.encode(text))
+
+
 def vocabulary_of(words: Sequence[str]) -> tuple[str, ...]:
     """A question's answer words as eye-Morse reads them (upper case, single spaces).
 
@@ -762,6 +767,8 @@ class EyeMessageDecoder:
         while self._pending and now >= self._pending[0][0][-1].end + CLOSING_LOOK_SEC + LEVEL_STEP_SEC:
             frame, start, stop = self._pending.pop(0)
             verdict, reading = self._reads_closed(frame)
+            if verdict == "closed" and reading is not None and self._word_begun(reading):
+                verdict = "weak"
             if verdict == "weak" and reading is not None:
                 self._weak = (frame, start, stop, reading)  # the latest: the body went on after any before
                 continue
@@ -774,7 +781,9 @@ class EyeMessageDecoder:
                         res = self._close_on(*weak, now)
                         self._start(frame)
                         return res
-                    if self._read_whole(frame, weak[0][-1].end + 0.5, _pace(frame)) is not None:
+                    if not self._word_begun(weak[3]) and self._read_whole(
+                        frame, weak[0][-1].end + 0.5, _pace(frame)
+                    ) is not None:
                         # A whole message since the weak closing frame, whose opening frame the
                         # detector missed: the weak frame closed this message, and this frame closes
                         # that one (read by the missed-opening check).
@@ -788,6 +797,30 @@ class EyeMessageDecoder:
                 if gave_way:
                     return res
         return None
+
+    def _word_begun(self, reading: TraceReading) -> bool:
+        """Whether a body that a candidate closing frame would close reads as no word of the
+        :attr:`vocabulary` but as the beginning of one ("LU" of "LUCID", "GO U" of "GO UP", in
+        Morse symbols).
+
+        Natural REMs and the body's own elements can make a frame inside a message, and it closes
+        the message early; the rest of the body then comes as another message. With the words
+        known, a detector's frame waits as a weak one does (:meth:`_weak_closed`): the message
+        closes there only if no element follows it; a frame found in the gaze level is passed over
+        (:meth:`_level_closing`).
+        """
+        if self._tentative:
+            return False
+        return self._begins_word(path_text(reading.segments, 0.0, 0.0, spoiled_ok=True))
+
+    def _begins_word(self, read: Decoded) -> bool:
+        """Whether a message reads as no word of the :attr:`vocabulary` but as the beginning of one
+        (see :meth:`_word_begun`)."""
+        if not self.vocabulary or not read.ok or read.text in self.vocabulary:
+            return False
+        begun = _morse_symbols(str(read.text))
+        codes = map(_morse_symbols, self.vocabulary)
+        return any(len(code) > len(begun) and code.startswith(begun) for code in codes)
 
     def _close_on(
         self, frame: list[Sweep], start: int, stop: int, reading: TraceReading, at: float
@@ -808,7 +841,7 @@ class EyeMessageDecoder:
         ``before`` (s) holds no element. Returns whether it closed, and the message (``None`` for a
         tentative re-opening that does not read); nothing changes when it did not close."""
         weak = self._weak
-        if weak is None or self.levels is None:
+        if weak is None or self.levels is None or self._word_begun(weak[3]):
             return False, None
         t, lv = self.levels(weak[0][-1].end + CLOSING_LOOK_SEC, before)
         if decode_eye_morse_path(t, lv, 0.5 * self._full, self._hold).ok:
@@ -980,7 +1013,7 @@ class EyeMessageDecoder:
         # The message's own closing frame may be in the trace before this frame (missed by the
         # detector, natural REMs spoiling its sweeps): then this frame opens the next message.
         read, frame_end = self._own_closing(t, lv, onset)
-        if read.ok:
+        if read.ok and not self._begins_word(read):
             self._start(frame)
             return True, replace(read, end=frame_end, detected_at=at)
         if reads or getattr(frame, "confidence", 0.0) <= getattr(opened, "confidence", 1.0):
@@ -1075,7 +1108,7 @@ class EyeMessageDecoder:
         longest_rest = 1.3 * eye_code.WORD_GAP_UNITS * eye_code.morse_unit(self._hold)  # a word gap, +30 %
         too_long = self._counts_by_level and now - self._open[-1].end > count_time_limit(self._hold)
         if quiet >= max(EYE_MAX_PAUSE_SEC, longest_rest + 2.0) or too_long:
-            if self._weak is not None:
+            if self._weak is not None and not self._word_begun(self._weak[3]):
                 return self._close_on(*self._weak, now)
             onset = self._open[0].onset
             if self._tentative:
@@ -1128,6 +1161,8 @@ class EyeMessageDecoder:
             return None
         verdict, reading = self._reads_closed(frame)
         if verdict != "closed" or reading is None or reading.gain < LEVEL_FRAME_MIN_GAIN:
+            return None
+        if self._word_begun(reading):  # looks inside a message: the next frame, or giving up, closes it
             return None
         inside = [i for i, sweep in enumerate(self._body) if sweep.onset >= frame[0].onset - 0.1]
         start = inside[0] if inside else len(self._body)
