@@ -104,9 +104,11 @@ class _ScriptedStream:
         return Frame(picked, confidence)
 
     def decode(
-        self, frames: list[Frame], level_frames: bool = True, swing: float | None = None
+        self, frames: list[Frame], level_frames: bool = True, swing: float | None = None,
+        vocabulary: tuple[str, ...] = (),
     ) -> list[Decoded]:
-        """Decoded messages; ``swing`` is the calibrated full swing (V; default twice the keyed one)."""
+        """Decoded messages; ``swing`` is the calibrated full swing (V; default twice the keyed one),
+        ``vocabulary`` the words the messages are one of."""
         now_level = {"t": 0.0}
 
         def levels(t0: float, t1: float) -> tuple[np.ndarray, np.ndarray]:
@@ -114,7 +116,9 @@ class _ScriptedStream:
             return self.times[keep], self.level[keep]
 
         swing = 4 * self.HALF if swing is None else swing
-        dec = EyeMessageDecoder(swing, mode="morse", levels=levels, level_frames=level_frames)
+        dec = EyeMessageDecoder(
+            swing, mode="morse", levels=levels, level_frames=level_frames, vocabulary=vocabulary
+        )
         out, fed = [], 0
         for now in np.arange(0.1, self.duration, 0.1):
             now_level["t"] = float(now)

@@ -204,3 +204,20 @@ def test_a_count_reading_counts_full_pairs_and_at_most_one_that_falls_short(swin
     assert (res.text if res.ok else "unreadable") == read
     if not res.ok:
         assert "no full swing to the right" in res.reason
+
+
+def test_a_message_read_as_known_words_starts_at_its_opening_frame():
+    # Rest, then "NO" with its frames: read from well before, the word's reading finds the opening
+    # frame's first look; with the opening frame replaced by rest, there is none to find.
+    hold = 0.6
+    before = [eye_code.Gesture(0.0, 6.0)]
+    t, lv = _keyed_level(before + eye_code.eye_morse("NO", hold) + [eye_code.Gesture(0.0, 0.4)])
+    half = synth.KEY_HALF
+    words = ("YES", "NO", "OK")
+    read = eye_reading.decode_eye_morse_words(t, lv, half, hold, words, None, t[-1], min_opening_fit=0.5)
+    assert (read.ok, read.text) == (True, "NO") and read.confidence > 0.8
+    assert read.onset == pytest.approx(6.0, abs=0.2)
+    no_opening = [eye_code.Gesture(0.0, 6.0 + 5 * hold)] + eye_code.eye_morse("NO", hold)[5:]
+    t, lv = _keyed_level(no_opening + [eye_code.Gesture(0.0, 0.4)])
+    read = eye_reading.decode_eye_morse_words(t, lv, half, hold, words, None, t[-1], min_opening_fit=0.5)
+    assert not read.ok and "no opening frame" in read.reason

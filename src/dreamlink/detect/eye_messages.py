@@ -82,6 +82,13 @@ jitter).
   body reads with the code's rests.
   ``mode="auto"`` reads a body of full swings without centre rests as a count, so the
   one-element message "E" is only read when ``mode="morse"``.
+* With the words known (a design's question with ``choices``: :attr:`EyeMessageDecoder.vocabulary`),
+  an eye-Morse message that reads as no word of them, or does not read, is read again as the word
+  that explains its whole gaze trace best, from an opening frame found in the trace
+  (:meth:`EyeMessageDecoder._in_vocabulary`, :func:`~dreamlink.detect.eye_hsmm.words_reading`); a
+  frame that would close a body reading as the beginning of a word ("LU" of "LUCID") waits for what
+  follows (:meth:`EyeMessageDecoder._word_begun`); and a tentative message that does not read may be
+  a word whose opening frame the detector missed (:meth:`EyeMessageDecoder._word_since_opening`).
 * Inside a message, sweeps smaller than :data:`SMALL_SWEEP_FRAC` of the opening frame's first
   (half) sweep are natural REMs and are ignored.
 * An LRLR marker followed by nothing for ``3.0 + 1.5 × hold`` s (``3.5 + ...`` when a count is
@@ -251,6 +258,9 @@ COUNT_WHOLE_SHIFT_SEC = 1.0
 #: A message read as a vocabulary's word (:meth:`EyeMessageDecoder._in_vocabulary`) is read from
 #: this long (s) before its opening frame: the opening looks' grammar starts with a free rest.
 WORD_BACK_SEC = 1.0
+#: A word read from an opening frame the detector missed (:meth:`EyeMessageDecoder._word_since_opening`)
+#: is taken at this confidence or more.
+MISSED_OPENING_WORD_CONF = 0.5
 
 
 def _morse_symbols(text: str) -> str:
@@ -454,32 +464,41 @@ class EyeMessageDecoder:
         if self._open is None and (self.mode, self.vocabulary) != (self._next_mode, self._next_vocabulary):
             self._apply_mode()
         for sweep in sweeps:
-            pace = (self._hold, self._full)  # the open message's sender (a message is read as it opened)
+            # The open message's sender (a message is read as it opened), and the previous message's end.
+            pace, since = (self._hold, self._full), self._last_close_end
             res = self._on_sweep(sweep)
             if res is not None:
-                out.append(self._in_vocabulary(res, pace))
-        pace = (self._hold, self._full)
+                out.append(self._in_vocabulary(res, pace, since))
+        pace, since = (self._hold, self._full), self._last_close_end
         res = self._on_time(now)
         if res is not None:
-            out.append(self._in_vocabulary(res, pace))
+            out.append(self._in_vocabulary(res, pace, since))
         return out
 
-    def _in_vocabulary(self, res: Decoded, pace: tuple[float, float]) -> Decoded:
+    def _in_vocabulary(self, res: Decoded, pace: tuple[float, float], since: float) -> Decoded:
         """An eye-Morse message read as the :attr:`vocabulary`'s word that explains it best, when
         it was read as no word of it or was unreadable
-        (:func:`~dreamlink.detect.eye_reading.decode_eye_morse_words`, over the gaze trace from
-        :data:`WORD_BACK_SEC` before the message to :data:`CLOSING_LOOK_SEC` after it). ``pace`` is
-        the sender's hold (s) and full swing (V) the message opened with."""
+        (:func:`~dreamlink.detect.eye_reading.decode_eye_morse_words`).
+
+        The gaze trace is read from the end of the message before (``since``, s; at least
+        :data:`WORD_BACK_SEC` before this one, at most :data:`WHOLE_BACK_SEC`) to
+        :data:`CLOSING_LOOK_SEC` after it: when the detector missed the opening frame and opened the
+        message on frames inside its body ("TE" of "GO UP"), the word's reading finds the opening
+        frame where it is, and the message starts there (when over :data:`REOPEN_SHIFT_SEC` earlier).
+        ``pace`` is the sender's hold (s) and full swing (V) the message opened with.
+        """
         if not self.vocabulary or res.kind != "eye_morse" or self.levels is None:
             return res
         if res.ok and res.text in self.vocabulary:
             return res
         hold, full = pace
-        t, lv = self.levels(res.onset - WORD_BACK_SEC, res.end + CLOSING_LOOK_SEC)
-        word = decode_eye_morse_words(t, lv, 0.5 * full, hold, self.vocabulary, res.onset, res.end)
+        t0 = min(max(since + 0.5, res.onset - WHOLE_BACK_SEC), res.onset - WORD_BACK_SEC)
+        t, lv = self.levels(t0, res.end + CLOSING_LOOK_SEC)
+        word = decode_eye_morse_words(t, lv, 0.5 * full, hold, self.vocabulary, None, res.end)
         if not word.ok:
             return res
-        return replace(word, detected_at=res.detected_at)
+        onset = word.onset if word.onset < res.onset - REOPEN_SHIFT_SEC else res.onset
+        return replace(word, onset=onset, detected_at=res.detected_at)
 
     def _start(self, frame: list[Sweep], tentative: bool = False) -> None:
         self._open = frame
@@ -797,6 +816,27 @@ class EyeMessageDecoder:
                 if gave_way:
                     return res
         return None
+
+    def _word_since_opening(self, closing: Sequence[Sweep]) -> Decoded | None:
+        """With the words known, a tentative message that does not read, read as one of them from
+        an opening frame the detector missed.
+
+        A message re-opened tentatively on a closing frame swallows the next message when the
+        detector misses that one's opening frame; its body then holds the rest between the two
+        messages and the opening frame, and does not read. The trace from the tentative opening to
+        the ``closing`` frame is read as each word with its own opening frame
+        (:func:`~dreamlink.detect.eye_reading.decode_eye_morse_words`); a word whose opening looks
+        fit (:data:`WHOLE_MIN_FIT`) and which is sure enough (:data:`MISSED_OPENING_WORD_CONF`) is
+        the message, from its opening frame.
+        """
+        if not self.vocabulary or self.levels is None or self._open is None:
+            return None
+        t, lv = self.levels(self._open[-1].end + 0.5, closing[-1].end + CLOSING_LOOK_SEC)
+        word = decode_eye_morse_words(
+            t, lv, 0.5 * self._full, self._hold, self.vocabulary, None, closing[-1].end,
+            min_opening_fit=WHOLE_MIN_FIT,
+        )
+        return word if word.ok and word.confidence >= MISSED_OPENING_WORD_CONF else None
 
     def _word_begun(self, reading: TraceReading) -> bool:
         """Whether a body that a candidate closing frame would close reads as no word of the
@@ -1147,7 +1187,7 @@ class EyeMessageDecoder:
             or (self._tentative and not self._level_opened)
             or not self._body
             or self._pending
-            or self._weak is not None
+            or (self._weak is not None and not self._word_begun(self._weak[3]))
             or self.levels is None
             or now < self._level_looked + LEVEL_FRAME_EVERY_SEC
         ):
@@ -1447,7 +1487,7 @@ class EyeMessageDecoder:
                 if by_level.ok or not res.ok:
                     res = by_level
         if fn is decode_eye_morse and self._tentative and not res.ok and self._close_frame:
-            rescued = self._from_declined(self._close_frame)
+            rescued = self._from_declined(self._close_frame) or self._word_since_opening(self._close_frame)
             if rescued is not None:
                 res, onset, self._tentative = rescued, rescued.onset, False
         tentative, frame = self._tentative, self._close_frame

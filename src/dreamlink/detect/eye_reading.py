@@ -604,8 +604,9 @@ def decode_eye_morse_words(
     half: float,
     hold_sec: float,
     vocabulary: Sequence[str],
-    onset: float = 0.0,
+    onset: float | None = 0.0,
     end: float = 0.0,
+    min_opening_fit: float = 0.0,
 ) -> Decoded:
     """Decode a whole eye-Morse message as the word of a known vocabulary that explains it best.
 
@@ -628,9 +629,15 @@ def decode_eye_morse_words(
     vocabulary : sequence of str
         The words the answer is one of.
     onset, end : float
-        The message's time span (s), for the result.
+        The message's time span (s), for the result; ``onset=None``: where the reading puts the
+        opening frame's first look (its first sweep ends as the look starts).
+    min_opening_fit : float
+        Unreadable when the reading's four opening looks fit their levels less well than this on
+        average (0–1): for a trace whose opening frame the detector did not find.
     """
     kind = "eye_morse"
+    from_reading = onset is None
+    onset = float(times[0]) if from_reading and len(times) else float(onset or 0.0)
     unit, found = morse_body_blocks(times, levels, half, hold_sec)
     if found is None:
         return unreadable(kind, "no gaze trace for the message", onset, end)
@@ -640,6 +647,11 @@ def decode_eye_morse_words(
     best = readings[0]
     margin = readings[1].cost - best.cost if len(readings) > 1 else np.inf
     segs = best.segments
+    opening = [seg.fit for seg in segs if seg.state in ("o1", "o2", "o3", "o4")]
+    if min_opening_fit > 0 and (len(opening) < 4 or np.mean(opening) < min_opening_fit):
+        return unreadable(kind, f"{best.word!r} fits, but no opening frame before it", onset, end)
+    if from_reading:
+        onset = next((s.start - 0.1 for s in segs if s.state == "o1"), onset)
     swings = _element_swings(segs)
     elements = [i for i, swing in enumerate(swings) if swing < np.inf]
     weak = [i for i in elements if swings[i] < HSMM_MIN_SWING]
