@@ -258,8 +258,9 @@ COUNT_WHOLE_SHIFT_SEC = 1.0
 #: A message read as a vocabulary's word (:meth:`EyeMessageDecoder._in_vocabulary`) is read from
 #: this long (s) before its opening frame: the opening looks' grammar starts with a free rest.
 WORD_BACK_SEC = 1.0
-#: A word read from an opening frame the detector missed (:meth:`EyeMessageDecoder._word_since_opening`)
-#: is taken at this confidence or more.
+#: A word read from an opening frame the detector missed (:meth:`EyeMessageDecoder._word_since_opening`),
+#: or for a message that did not read (:meth:`EyeMessageDecoder._in_vocabulary`), is taken at this
+#: confidence or more.
 MISSED_OPENING_WORD_CONF = 0.5
 
 
@@ -485,7 +486,10 @@ class EyeMessageDecoder:
         :data:`CLOSING_LOOK_SEC` after it: when the detector missed the opening frame and opened the
         message on frames inside its body ("TE" of "GO UP"), the word's reading finds the opening
         frame where it is, and the message starts there (when over :data:`REOPEN_SHIFT_SEC` earlier).
-        ``pace`` is the sender's hold (s) and full swing (V) the message opened with.
+        An unreadable message becomes a word only when its opening looks fit (:data:`WHOLE_MIN_FIT`)
+        and the word is sure enough (:data:`MISSED_OPENING_WORD_CONF`): natural movements given up
+        as a "message" are not an answer. ``pace`` is the sender's hold (s) and full swing (V) the
+        message opened with.
         """
         if not self.vocabulary or res.kind != "eye_morse" or self.levels is None:
             return res
@@ -494,8 +498,14 @@ class EyeMessageDecoder:
         hold, full = pace
         t0 = min(max(since + 0.5, res.onset - WHOLE_BACK_SEC), res.onset - WORD_BACK_SEC)
         t, lv = self.levels(t0, res.end + CLOSING_LOOK_SEC)
-        word = decode_eye_morse_words(t, lv, 0.5 * full, hold, self.vocabulary, None, res.end)
-        if not word.ok:
+        # A message that did not read at all may be natural movements: its word must show an opening
+        # frame and be fairly sure, as one read from a missed opening frame.
+        sure = 0.0 if res.ok else MISSED_OPENING_WORD_CONF
+        word = decode_eye_morse_words(
+            t, lv, 0.5 * full, hold, self.vocabulary, None, res.end,
+            min_opening_fit=0.0 if res.ok else WHOLE_MIN_FIT,
+        )
+        if not word.ok or word.confidence < sure:
             return res
         onset = word.onset if word.onset < res.onset - REOPEN_SHIFT_SEC else res.onset
         return replace(word, onset=onset, detected_at=res.detected_at)
