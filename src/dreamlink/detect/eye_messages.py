@@ -402,6 +402,7 @@ class EyeMessageDecoder:
         self._close_reading: TraceReading | None = None
         # A weak candidate closing frame (:data:`CLOSING_WEAK_GAIN`): frame, body start, stop, reading.
         self._weak: tuple[list[Sweep], int, int, TraceReading] | None = None
+        self._weak_begun = False  # its body reads as the beginning of a word (:meth:`_word_begun`)
         # Eye-Morse read with the gaze level (``_by_reading``, :meth:`_apply_mode`): candidate closing
         # frames (frame, body start, body stop) waiting until the trace shows their last look.
         self._pending: list[tuple[list[Sweep], int, int]] = []
@@ -796,10 +797,11 @@ class EyeMessageDecoder:
         while self._pending and now >= self._pending[0][0][-1].end + CLOSING_LOOK_SEC + LEVEL_STEP_SEC:
             frame, start, stop = self._pending.pop(0)
             verdict, reading = self._reads_closed(frame)
-            if verdict == "closed" and reading is not None and self._word_begun(reading):
-                verdict = "weak"
-            if verdict == "weak" and reading is not None:
+            begun = verdict in ("closed", "weak") and reading is not None and self._word_begun(reading)
+            if verdict == "weak" or begun:
+                assert reading is not None
                 self._weak = (frame, start, stop, reading)  # the latest: the body went on after any before
+                self._weak_begun = begun
                 continue
             if verdict == "closed" and reading is not None:
                 weak = self._weak
@@ -810,9 +812,10 @@ class EyeMessageDecoder:
                         res = self._close_on(*weak, now)
                         self._start(frame)
                         return res
-                    if not self._word_begun(weak[3]) and self._read_whole(
-                        frame, weak[0][-1].end + 0.5, _pace(frame)
-                    ) is not None:
+                    whole_after = self._weak_closes and (
+                        self._read_whole(frame, weak[0][-1].end + 0.5, _pace(frame)) is not None
+                    )
+                    if whole_after:
                         # A whole message since the weak closing frame, whose opening frame the
                         # detector missed: the weak frame closed this message, and this frame closes
                         # that one (read by the missed-opening check).
@@ -847,6 +850,12 @@ class EyeMessageDecoder:
             min_opening_fit=WHOLE_MIN_FIT,
         )
         return word if word.ok and word.confidence >= MISSED_OPENING_WORD_CONF else None
+
+    @property
+    def _weak_closes(self) -> bool:
+        """Whether a weak closing frame waits that may close the message: not one after a body that
+        reads as the beginning of a word (:meth:`_word_begun`), which only the next frame closes."""
+        return self._weak is not None and not self._weak_begun
 
     def _word_begun(self, reading: TraceReading) -> bool:
         """Whether a body that a candidate closing frame would close reads as no word of the
@@ -891,7 +900,7 @@ class EyeMessageDecoder:
         ``before`` (s) holds no element. Returns whether it closed, and the message (``None`` for a
         tentative re-opening that does not read); nothing changes when it did not close."""
         weak = self._weak
-        if weak is None or self.levels is None or self._word_begun(weak[3]):
+        if weak is None or not self._weak_closes or self.levels is None:
             return False, None
         t, lv = self.levels(weak[0][-1].end + CLOSING_LOOK_SEC, before)
         if decode_eye_morse_path(t, lv, 0.5 * self._full, self._hold).ok:
@@ -1158,7 +1167,7 @@ class EyeMessageDecoder:
         longest_rest = 1.3 * eye_code.WORD_GAP_UNITS * eye_code.morse_unit(self._hold)  # a word gap, +30 %
         too_long = self._counts_by_level and now - self._open[-1].end > count_time_limit(self._hold)
         if quiet >= max(EYE_MAX_PAUSE_SEC, longest_rest + 2.0) or too_long:
-            if self._weak is not None and not self._word_begun(self._weak[3]):
+            if self._weak is not None and self._weak_closes:
                 return self._close_on(*self._weak, now)
             onset = self._open[0].onset
             if self._tentative:
@@ -1197,7 +1206,7 @@ class EyeMessageDecoder:
             or (self._tentative and not self._level_opened)
             or not self._body
             or self._pending
-            or (self._weak is not None and not self._word_begun(self._weak[3]))
+            or self._weak_closes
             or self.levels is None
             or now < self._level_looked + LEVEL_FRAME_EVERY_SEC
         ):
