@@ -56,6 +56,7 @@ from dreamlink.designs.model import Action, Condition, Design, Transition, Trigg
 from dreamlink.designs.schema import TRIGGER_TYPES
 from dreamlink.errors import DesignError
 from dreamlink.events import Event
+from dreamlink.link import morse
 
 logger = logging.getLogger("dreamlink.designs")
 
@@ -325,7 +326,7 @@ class DesignRuntime:
         eye-Morse answers as one of them), else ``()``."""
         if self.question is None:
             return ()
-        return tuple(" ".join(str(w).upper().split()) for w in self.question["params"].get("choices", ()))
+        return tuple(morse.plain(w) for w in self.question["params"].get("choices", ()))
 
     @property
     def hours_since_sleep_onset(self) -> float | None:
@@ -858,7 +859,7 @@ class DesignRuntime:
             self._ask_again(t, "no sure answer")
             return
         choices = self.awaited_choices
-        if choices and " ".join(str(value).upper().split()) not in choices:
+        if choices and morse.plain(value) not in choices:
             self._count("answer:unsure")
             self._log(t, "unsure", str(q["answer"]), _value_text(value), self.state or "",
                       "not one of the choices")

@@ -277,7 +277,7 @@ def vocabulary_of(words: Sequence[str]) -> tuple[str, ...]:
     MorseEncodingError
         For a word with a character that has no Morse code.
     """
-    out = tuple(dict.fromkeys(" ".join(str(w).upper().split()) for w in words))
+    out = tuple(dict.fromkeys(morse.plain(w) for w in words))
     for word in out:
         morse.encode(word)
     return tuple(w for w in out if w)

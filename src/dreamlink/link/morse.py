@@ -30,6 +30,12 @@ class MorseEncodingError(ValueError):
     """Text holds a character with no Morse code."""
 
 
+def plain(text: object) -> str:
+    """Text as Morse spells it back: upper case, words separated by single spaces (``"go  up"`` →
+    ``"GO UP"``), so that a decoded message compares equal to the words it was expected among."""
+    return " ".join(str(text).upper().split())
+
+
 def encode(text: str) -> list[str]:
     """Encode text as a list of words, each a list of letter codes joined by spaces.
 
@@ -43,7 +49,7 @@ def encode(text: str) -> list[str]:
     MorseEncodingError
         For characters without a code (the message names them).
     """
-    words = text.upper().split()
+    words = plain(text).split()
     bad = sorted({c for w in words for c in w if c not in MORSE})
     if bad:
         raise MorseEncodingError(
