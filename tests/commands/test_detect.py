@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from dreamlink.detect import Calibration
 from dreamlink.events import read_events_tsv
 from dreamlink.io.edf import write_edf
 from dreamlink.link import emg_code, eye_code
@@ -128,6 +129,15 @@ def test_single_horizontal_channel(run_cli, night_edf, tmp_path):
             ["--eog", "E1-M2", "--words", "YES,NO", "--eye-code", "count", "--out", "{tmp}/e.tsv"],
             "do not go with --eye-code count",
         ),
+        (
+            ["--eog", "E1-M2", "--words", "YES,NO", "--lexicon", "english", "--out", "{tmp}/e.tsv"],
+            "--words already lists the answers",
+        ),
+        (
+            ["--eog", "E1-M2", "--eye-code", "count", "--lexicon", "english", "--out", "{tmp}/e.tsv"],
+            "does not go with --eye-code count",
+        ),
+        (["--eog", "E1-M2", "--lexicon", "klingon", "--out", "{tmp}/e.tsv"], "'klingon' is not 'english'"),
     ],
 )
 def test_bad_input_is_one_line(run_cli, night_edf, tmp_path, args, message):
@@ -187,3 +197,20 @@ def test_words_read_a_message_as_the_known_word_that_fits(run_cli, calibration_e
         assert code == 0, stderr
         read[name] = [e.value for e in read_events_tsv(out) if e.trial_type == "message"]
     assert read["words"] == ["OK"] and read["free"] != ["OK"]
+
+
+def test_a_lexicon_reads_a_spoiled_word_and_says_what_was_spelled(run_cli, shared_data, tmp_path):
+    # Real REM EOG with an "OK" whose first dash natural REMs spoiled: spelled "MK", read "OK".
+    from tests.detect.test_eye_messages import real_rem_ok
+
+    data, fs, _ = real_rem_ok(shared_data, seed=1)
+    edf = tmp_path / "rem.edf"
+    write_edf(edf, data[:, : int(data.shape[1] // fs * fs)], fs, ["E1", "E2"], ["eog", "eog"])
+    cal = Calibration(800e-6).save(tmp_path / "cal.json")  # the sender's calibrated swing
+    out = tmp_path / "text.tsv"
+    code, stdout, stderr = run_cli("detect", str(edf), "--eog", "E1", "--eog-right", "E2", "--calibration",
+                                   str(cal), "--eye-code", "morse", "--lexicon", "english", "--out", str(out))
+    assert code == 0, stderr
+    msgs = [e for e in read_events_tsv(out) if e.trial_type == "message"]
+    assert [(m.value, m.data["spelled"]) for m in msgs] == [("OK", "MK")]
+    assert "OK (spelled 'MK')" in stdout

@@ -11,6 +11,7 @@ from dreamlink.detect.decoded import Decoded
 from dreamlink.detect.eye_messages import CLOSING_WEAK_CONF, EyeMessageDecoder
 from dreamlink.detect.eye_sweeps import Frame, Sweep
 from dreamlink.link import eye_code
+from dreamlink.link.lexicon import english
 from dreamlink.link.morse import MorseEncodingError
 from dreamlink.sim.gestures import gaze_to_eog, render_gaze
 from dreamlink.sources.base import SourceInfo
@@ -18,7 +19,7 @@ from tests.conftest import real_file
 from tests.detect import synth
 
 
-def run_eye(gestures, mode="auto", seed=0, gain=0.85, jitter=0.15, vocabulary=()):
+def run_eye(gestures, mode="auto", seed=0, gain=0.85, jitter=0.15, vocabulary=(), lexicon=None):
     e1, e2, trace = synth.eog(
         synth.centre(2) + gestures + synth.centre(10), seed=seed, gain=gain, jitter=jitter
     )
@@ -32,6 +33,7 @@ def run_eye(gestures, mode="auto", seed=0, gain=0.85, jitter=0.15, vocabulary=()
         eye_code=mode,
         rem_events=False,
         vocabulary=vocabulary,
+        lexicon=lexicon,
     )
     return [e for e in res.events if e.trial_type == "message"], trace
 
@@ -491,6 +493,52 @@ def test_a_word_the_message_reads_as_keeps_its_reading_and_another_word_is_unsur
     # "SOS" is none of the words: the nearest is taken, as unsure as a design can tell.
     other, _ = run_eye(eye_code.eye_morse("SOS"), mode="morse", seed=3, vocabulary=YES_NO_OK)
     assert len(other) == 1 and other[0].value in YES_NO_OK and other[0].confidence < 0.3
+
+
+def real_rem_ok(shared_data, seed: int):
+    """Real REM EOG (from 100 s, 60 s long, volts) with one "OK" injected at 10 s: render ``seed`` of a
+    sender at three quarters of the calibrated swing (half swing 200 µV). Returns (data, fs, trace)."""
+    d = np.load(real_file(shared_data, "yasa/eog_rem_256Hz_first600s.npz"))
+    fs = float(d["sf"])
+    data = np.asarray(d["data"], float)[:, int(100.0 * fs) : int(160.0 * fs)] * 1e-6
+    rng = np.random.default_rng(seed)
+    trace = render_gaze(eye_code.eye_morse("OK", 0.6), fs, rng=rng, jitter=0.2, gain=0.75)
+    e1, e2 = gaze_to_eog(trace.gaze, 200e-6)
+    i0 = int(10.0 * fs)
+    data[0, i0 : i0 + e1.size] += e1
+    data[1, i0 : i0 + e2.size] += e2
+    return data, fs, trace
+
+
+@pytest.mark.parametrize(("seed", "spelled"), [(0, "WK"), (1, "MK")])
+def test_free_text_spelling_a_non_word_is_read_as_the_nearby_word_of_a_lexicon(shared_data, seed, spelled):
+    # The natural REMs under this sender's "OK" spoil its first dash: the elements spell a non-word.
+    data, fs, trace = real_rem_ok(shared_data, seed)
+    a_v, at = 200e-6, 10.0
+    info = SourceInfo(("E1", "E2"), ("eog", "eog"), fs)
+
+    def messages(lexicon: str | None):
+        res = detect_array(data, info, "E1", "E2", calibration=Calibration(4 * a_v), eye_code="morse",
+                           rem_events=False, lexicon=lexicon)
+        return [e for e in res.events if e.trial_type == "message"]
+
+    free = messages(None)
+    assert [m.value for m in free] == [spelled] and spelled not in english()
+    msgs = messages("english")
+    assert [m.value for m in msgs] == ["OK"]
+    assert msgs[0].data["spelled"] == spelled  # what the elements spelled is kept
+    assert msgs[0].onset == free[0].onset and msgs[0].data["detected_at"] == free[0].data["detected_at"]
+    closing_end = at + trace.sweeps[-2].onset + trace.sweeps[-2].duration
+    assert msgs[0].data["detected_at"] - closing_end <= 0.5
+
+
+@pytest.mark.parametrize("text", ["QTH", "XZ", "HI MOM"])
+def test_a_lexicon_leaves_clean_text_as_sent(text):
+    # A code sent cleanly is no word, but no word explains its trace nearly as well; words stay words.
+    free, _ = run_eye(eye_code.eye_morse(text), mode="morse", seed=4)
+    msgs, _ = run_eye(eye_code.eye_morse(text), mode="morse", seed=4, lexicon="english")
+    assert [m.value for m in msgs] == [m.value for m in free] == [text]
+    assert "spelled" not in msgs[0].data
 
 
 def test_expected_words_apply_from_the_next_message_and_must_spell():

@@ -57,6 +57,14 @@ from dreamlink.errors import InputFileError
     "is read as the word that fits it best (implies --eye-code morse).",
 )
 @click.option(
+    "--lexicon",
+    type=click.Choice(["english"]),
+    default=None,
+    help="Free-text eye-Morse that spells a non-word is read again as the nearby words of this lexicon "
+    "(\"TTK\" -> \"OK\": a natural REM split a dash); a word is taken when it fits the eye trace about "
+    "as well, and the events' data keep what was spelled. Off by default: codes and call signs stay as sent.",
+)
+@click.option(
     "--emg-code",
     type=click.Choice(["yes_no", "morse"]),
     default="yes_no",
@@ -89,6 +97,7 @@ def command(
     calibrate: bool,
     eye_code: str,
     words: str | None,
+    lexicon: str | None,
     emg_code: str,
     emg_gate: str,
     no_rem_events: bool,
@@ -106,6 +115,7 @@ def command(
       dreamlink detect awake_cal.edf --eog E1-M2 --eog-right E2-M2 --calibrate --out cal.json
       dreamlink detect night.edf --eog E1-M2 --eog-right E2-M2 --calibration cal.json --out events.tsv
       dreamlink detect night.edf --eog E1-M2 --eog-right E2-M2 --words YES,NO --out answers.tsv
+      dreamlink detect night.edf --eog E1-M2 --eog-right E2-M2 --lexicon english --out text.tsv
     """
     from tqdm import tqdm
 
@@ -123,6 +133,10 @@ def command(
     if not calibrate and out.suffix.lower() == ".json":
         raise click.UsageError("--out is an events table: give a .tsv path (or add --calibrate)")
     vocabulary = _words(words, eye_code)
+    if vocabulary and lexicon is not None:
+        raise click.UsageError("--lexicon is for free text; --words already lists the answers")
+    if eye_code == "count" and lexicon is not None:
+        raise click.UsageError("--lexicon is for eye-Morse text; it does not go with --eye-code count")
     if vocabulary:
         eye_code = "morse"
     calib = load_calibration(calibration_path) if calibration_path is not None else None
@@ -163,6 +177,7 @@ def command(
             chunk_sec=1.0,
             eye_code=eye_code,
             vocabulary=vocabulary,
+            lexicon=lexicon,
             emg_code=emg_code,
             rem_events=not no_rem_events,
             emg_gate=emg_gate,
@@ -185,6 +200,8 @@ def command(
     for e in res.events:
         if e.trial_type in ("lrlr", "message"):
             extra = f" ({e.data.get('reason')})" if e.value == "unreadable" else ""
+            if e.data.get("spelled"):
+                extra = f" (spelled {e.data['spelled']!r})"
             click.echo(f"  {e.onset:9.2f} s  {e.trial_type:8s} {e.value}{extra}  confidence {e.confidence}")
 
 

@@ -41,6 +41,11 @@ class Decoded:
         Why it is unreadable (empty when ``ok``).
     onset, end : float
         Time span of the message (s).
+    detected_at : float
+        When it was decoded (s, stream time).
+    spelled : str
+        When the message was read as a lexicon word instead of the non-word its elements spelled
+        (:meth:`~dreamlink.detect.eye_messages.EyeMessageDecoder._in_lexicon`): that non-word.
     """
 
     kind: str
@@ -52,6 +57,7 @@ class Decoded:
     onset: float = 0.0
     end: float = 0.0
     detected_at: float = 0.0
+    spelled: str = ""
 
     def to_event(self) -> Event:
         """The ``message`` event (value ``"unreadable"`` with the reason when not ``ok``)."""
@@ -67,7 +73,8 @@ class Decoded:
                 "symbols": [[s, round(c, 3)] for s, c in self.symbols],
                 "reason": self.reason,
                 "detected_at": round(self.detected_at, 4),
-            },
+            }
+            | ({"spelled": self.spelled} if self.spelled else {}),
         )
 
 

@@ -55,7 +55,7 @@ doi:10.1016/j.artint.2009.11.011
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 import numba
@@ -881,7 +881,7 @@ class WordReading:
         The word.
     cost : float
         Cost of the word's cheapest reading (blocks of :data:`STEP_SEC`, squared half-swing units
-        plus duration penalties).
+        plus duration penalties), plus the word's prior cost (:func:`words_reading`).
     segments : list of Segment
         That reading's segments, named as in the plain grammar (``junk``, ``o1`` … ``o4``,
         ``c_first``, ``dot_l`` …, ``c_pre``, ``f1`` … ``f4``, ``c_last``).
@@ -896,7 +896,12 @@ class WordReading:
 
 
 def words_reading(
-    x: np.ndarray, times: np.ndarray, unit: float, hold: float, vocabulary: tuple[str, ...]
+    x: np.ndarray,
+    times: np.ndarray,
+    unit: float,
+    hold: float,
+    vocabulary: tuple[str, ...],
+    prior: Mapping[str, float] | None = None,
 ) -> list[WordReading]:
     """Read a whole eye-Morse message's gaze trace as each word of a known vocabulary.
 
@@ -917,6 +922,9 @@ def words_reading(
         The sender's eye-Morse unit and fixation time (s), from the opening frame.
     vocabulary : tuple of str
         The words (Morse-encodable text, :func:`dreamlink.link.morse.encode`).
+    prior : mapping of str to float, optional
+        Extra cost (blocks) of reading the trace as a word, added to its reading's cost: how much
+        less likely the word is to have been sent (e.g. a non-word among lexicon words).
 
     Returns
     -------
@@ -939,5 +947,6 @@ def words_reading(
                 best = (found[0], found[1], u)
         if best is not None:
             segments = _segments(x, times, step, best[1], plain + _MORSE_STATES)
-            out.append(WordReading(word, best[0], segments, best[2]))
+            extra = 0.0 if prior is None else float(prior.get(word, 0.0))
+            out.append(WordReading(word, best[0] + extra, segments, best[2]))
     return sorted(out, key=lambda r: r.cost)

@@ -89,6 +89,11 @@ jitter).
   frame that would close a body reading as the beginning of a word ("LU" of "LUCID") waits for what
   follows (:meth:`EyeMessageDecoder._word_begun`); and a tentative message that does not read may be
   a word whose opening frame the detector missed (:meth:`EyeMessageDecoder._word_since_opening`).
+* With a lexicon for free text (``--lexicon english``, a question's ``lexicon``:
+  :attr:`EyeMessageDecoder.lexicon`), a message that spells a non-word ("MK": a natural REM spoiled
+  the O's first dash) is read again as the lexicon's words a few Morse edits from it, and the word
+  that explains its gaze trace nearly as well as the non-word is taken; the event keeps what was
+  spelled (:meth:`EyeMessageDecoder._in_lexicon`, :mod:`dreamlink.link.lexicon`).
 * Inside a message, sweeps smaller than :data:`SMALL_SWEEP_FRAC` of the opening frame's first
   (half) sweep are natural REMs and are ignored.
 * An LRLR marker followed by nothing for ``3.0 + 1.5 × hold`` s (``3.5 + ...`` when a count is
@@ -155,6 +160,7 @@ from dreamlink.detect.eye_sweeps import (
     lrlr_check,
 )
 from dreamlink.link import eye_code, morse
+from dreamlink.link.lexicon import Lexicon
 
 #: Inside a message, sweeps smaller than this fraction of the opening frame's first (half) sweep
 #: are natural REMs and are ignored (the code's smallest sweeps are half sweeps, ±20 %).
@@ -262,6 +268,16 @@ WORD_BACK_SEC = 1.0
 #: or for a message that did not read (:meth:`EyeMessageDecoder._in_vocabulary`), is taken at this
 #: confidence or more.
 MISSED_OPENING_WORD_CONF = 0.5
+#: With a lexicon (:meth:`EyeMessageDecoder._in_lexicon`), the extra cost (blocks of the gaze
+#: trace's reading) of reading a message as the non-word it was read as rather than as a lexicon
+#: word: a word is taken when its reading costs at most this much more than the non-word's. Set on
+#: the tuning draws of ``benchmarks/signals.py`` (seeds 101–106): 4, 8 and 16 fixed the same words
+#: there, and of non-words sent (random letters, 3 draws, 393 characters) 4 re-read none as a word, 8
+#: seven, 16 more.
+LEXICON_NONWORD_BLOCKS = 4.0
+#: Lexicon words at most this many Morse edits (element, letter gap or word gap) from the reading
+#: are tried, at most :data:`LEXICON_CANDIDATES` of them.
+LEXICON_MAX_EDITS, LEXICON_CANDIDATES = 2, 16
 
 
 def _morse_symbols(text: str) -> str:
@@ -371,6 +387,11 @@ class EyeMessageDecoder:
         The words an eye-Morse message is one of, when a question says so (its ``choices``); empty:
         any text. A message read as no word of it, or unreadable, is read again as the word that
         explains its whole trace best (:meth:`_in_vocabulary`).
+    lexicon : Lexicon, optional
+        For free text (no vocabulary): the words messages are usually made of
+        (:func:`dreamlink.link.lexicon.english`). A message read as a non-word is read again as the
+        lexicon words near it in Morse, and one is taken when it explains the trace about as well
+        (:meth:`_in_lexicon`).
     """
 
     swing: float
@@ -379,6 +400,7 @@ class EyeMessageDecoder:
     levels: Callable[[float, float], tuple[np.ndarray, np.ndarray]] | None = None
     level_frames: bool = True
     vocabulary: tuple[str, ...] = ()
+    lexicon: Lexicon | None = None
 
     def __post_init__(self) -> None:
         self._frames_by_end: dict[float, list[Sweep]] = {}
@@ -390,7 +412,7 @@ class EyeMessageDecoder:
         _check_eye_mode(self.mode)
         self.vocabulary = vocabulary_of(self.vocabulary)
         # What :meth:`expect` asked for, applied between messages.
-        self._next_mode, self._next_vocabulary = self.mode, self.vocabulary
+        self._next_mode, self._next_vocabulary, self._next_lexicon = self.mode, self.vocabulary, self.lexicon
         self._recent: list[Sweep] = []
         self._open: list[Sweep] | None = None  # opening frame
         self._body: list[Sweep] = []
@@ -422,9 +444,9 @@ class EyeMessageDecoder:
         self._count_read_at = -np.inf  # when the open count's whole trace was last read
         self._apply_mode()
 
-    def expect(self, mode: str, vocabulary: Sequence[str] = ()) -> None:
+    def expect(self, mode: str, vocabulary: Sequence[str] = (), lexicon: Lexicon | None = None) -> None:
         """Say what the next message will be: ``"auto"``, ``"count"`` or ``"morse"``, and for eye-Morse
-        the words it is one of (empty: any text).
+        the words it is one of (empty: any text) or, for free text, the lexicon it is likely made of.
 
         For example while a design's question awaits a count answer (the rig's
         :class:`~dreamlink.rig.pipeline.DetectorStage`). A message being received keeps the mode it
@@ -432,11 +454,12 @@ class EyeMessageDecoder:
         """
         _check_eye_mode(mode)
         self._next_mode, self._next_vocabulary = mode, vocabulary_of(vocabulary)
+        self._next_lexicon = lexicon
         if self._open is None:
             self._apply_mode()
 
     def _apply_mode(self) -> None:
-        self.mode, self.vocabulary = self._next_mode, self._next_vocabulary
+        self.mode, self.vocabulary, self.lexicon = self._next_mode, self._next_vocabulary, self._next_lexicon
         # Eye-Morse read with the gaze level (:meth:`_judge_pending`); counts closed on frames found in
         # the gaze level (:meth:`_count_closing`).
         self._by_reading = self.mode == "morse" and self.levels is not None
@@ -463,7 +486,9 @@ class EyeMessageDecoder:
             for fr in frames:
                 if fr[0].onset > self._level_frame_end:  # (else: a frame found in the level already)
                     self._frames_by_end[round(fr[-1].end, 6)] = fr
-        if self._open is None and (self.mode, self.vocabulary) != (self._next_mode, self._next_vocabulary):
+        if self._open is None and (self.mode, self.vocabulary, self.lexicon) != (
+            self._next_mode, self._next_vocabulary, self._next_lexicon
+        ):
             self._apply_mode()
         for sweep in sweeps:
             # The open message's sender (a message is read as it opened), and the previous message's end.
@@ -492,6 +517,8 @@ class EyeMessageDecoder:
         as a "message" are not an answer. ``pace`` is the sender's hold (s) and full swing (V) the
         message opened with.
         """
+        if not self.vocabulary and self.lexicon is not None:
+            return self._in_lexicon(res, pace)
         if not self.vocabulary or res.kind != "eye_morse" or self.levels is None:
             return res
         if res.ok and res.text in self.vocabulary:
@@ -510,6 +537,36 @@ class EyeMessageDecoder:
             return res
         onset = word.onset if word.onset < res.onset - REOPEN_SHIFT_SEC else res.onset
         return replace(word, onset=onset, detected_at=res.detected_at)
+
+    def _in_lexicon(self, res: Decoded, pace: tuple[float, float]) -> Decoded:
+        """A free-text eye-Morse message read as a non-word, read again as the :attr:`lexicon`'s words
+        near it (:meth:`~dreamlink.link.lexicon.Lexicon.near`).
+
+        The gaze trace from :data:`WORD_BACK_SEC` before the message to :data:`CLOSING_LOOK_SEC`
+        after it is read as each near word and as the text read
+        (:func:`~dreamlink.detect.eye_reading.decode_eye_morse_words`); the text read pays
+        :data:`LEXICON_NONWORD_BLOCKS` for being no word, so a word is taken when its reading is
+        nearly as good: one natural REM splitting a dash ("OK" read "TTK") costs less than that, a
+        whole element sent differently costs more. A message that did not read is left as it is; one
+        read as a word says what it spelled (:attr:`~dreamlink.detect.decoded.Decoded.spelled`).
+        ``pace`` is the sender's hold (s) and full swing (V) the message opened with.
+        """
+        if self.lexicon is None or not res.ok or res.kind != "eye_morse" or self.levels is None:
+            return res
+        if res.text in self.lexicon:
+            return res
+        near = self.lexicon.near(res.text, LEXICON_MAX_EDITS, LEXICON_CANDIDATES)
+        if not near:
+            return res
+        hold, full = pace
+        t, lv = self.levels(res.onset - WORD_BACK_SEC, res.end + CLOSING_LOOK_SEC)
+        word = decode_eye_morse_words(
+            t, lv, 0.5 * full, hold, (res.text, *near), res.onset, res.end,
+            prior={res.text: LEXICON_NONWORD_BLOCKS},
+        )
+        if not word.ok or word.text == res.text:
+            return res
+        return replace(word, detected_at=res.detected_at, spelled=res.text or "")
 
     def _start(self, frame: list[Sweep], tentative: bool = False) -> None:
         self._open = frame

@@ -35,7 +35,7 @@ doi:10.1016/j.artint.2009.11.011
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -607,6 +607,7 @@ def decode_eye_morse_words(
     onset: float | None = 0.0,
     end: float = 0.0,
     min_opening_fit: float = 0.0,
+    prior: Mapping[str, float] | None = None,
 ) -> Decoded:
     """Decode a whole eye-Morse message as the word of a known vocabulary that explains it best.
 
@@ -634,6 +635,8 @@ def decode_eye_morse_words(
     min_opening_fit : float
         Unreadable when the reading's four opening looks fit their levels less well than this on
         average (0–1): for a trace whose opening frame the detector did not find.
+    prior : mapping of str to float, optional
+        Extra cost (blocks) of each word, as in :func:`~dreamlink.detect.eye_hsmm.words_reading`.
     """
     kind = "eye_morse"
     from_reading = onset is None
@@ -641,7 +644,9 @@ def decode_eye_morse_words(
     unit, found = morse_body_blocks(times, levels, half, hold_sec)
     if found is None:
         return unreadable(kind, "no gaze trace for the message", onset, end)
-    readings = words_reading(found[1], np.asarray(times, dtype=float), unit, hold_sec, tuple(vocabulary))
+    readings = words_reading(
+        found[1], np.asarray(times, dtype=float), unit, hold_sec, tuple(vocabulary), prior
+    )
     if not readings:
         return unreadable(kind, "no word of the vocabulary fits the gaze trace", onset, end)
     best = readings[0]

@@ -41,6 +41,7 @@ from dreamlink.detect.eye_sweeps import EyeSignalDetector
 from dreamlink.detect.rems import RemCounter, is_rem
 from dreamlink.errors import ChannelError, SamplingRateError
 from dreamlink.events import Event, EventBus
+from dreamlink.link.lexicon import lexicon_named
 from dreamlink.sources.base import Chunk, PacedSource, Source, SourceInfo
 
 logger = logging.getLogger("dreamlink.detect")
@@ -175,6 +176,10 @@ class DetectorPipeline:
         ``"auto"``, ``"count"`` or ``"morse"``: what eye messages to expect.
     vocabulary : tuple of str
         The words eye-Morse messages are one of (a question's choices); empty: any text.
+    lexicon : str | None
+        For free-text eye-Morse: the name of a lexicon (:data:`~dreamlink.link.lexicon.LEXICON_NAMES`)
+        whose words a message read as a non-word may be read as instead
+        (:attr:`~dreamlink.detect.eye_messages.EyeMessageDecoder.lexicon`); ``None``: none.
     emg_code : str
         ``"yes_no"`` or ``"morse"``.
     bus : EventBus | None
@@ -194,6 +199,7 @@ class DetectorPipeline:
     eeg: str | None = None
     eye_code: str = "auto"
     vocabulary: tuple[str, ...] = ()
+    lexicon: str | None = None
     emg_code: str = "yes_no"
     bus: EventBus | None = None
     rem_events: bool = True
@@ -222,6 +228,7 @@ class DetectorPipeline:
         self.eye_decoder = EyeMessageDecoder(
             self.calibration.swing, mode=self.eye_code, levels=self.eye.level_trace,
             vocabulary=tuple(self.vocabulary),
+            lexicon=None if self.lexicon is None else lexicon_named(self.lexicon),
         )
         self.rems = RemCounter(emit_each=self.rem_events)
         self.emg_det = EmgTwitchDetector(fs) if self.emg else None
@@ -237,15 +244,19 @@ class DetectorPipeline:
         )
 
     # -- feeding ------------------------------------------------------------------------------
-    def expect_eye_code(self, eye_code: str, vocabulary: Sequence[str] = ()) -> None:
+    def expect_eye_code(
+        self, eye_code: str, vocabulary: Sequence[str] = (), lexicon: str | None = None
+    ) -> None:
         """Expect eye messages of ``eye_code`` (``"auto"``, ``"count"``, ``"morse"``) from now on, and
-        for eye-Morse one of the words of ``vocabulary`` (empty: any text).
+        for eye-Morse one of the words of ``vocabulary`` (empty: any text) or free text likely made
+        of the words of ``lexicon`` (a name, :data:`~dreamlink.link.lexicon.LEXICON_NAMES`).
 
         A message already being received is read as it began
         (:meth:`~dreamlink.detect.eye_messages.EyeMessageDecoder.expect`).
         """
-        self.eye_decoder.expect(eye_code, vocabulary)
-        self.eye_code, self.vocabulary = eye_code, vocabulary_of(vocabulary)
+        words = None if lexicon is None else lexicon_named(lexicon)
+        self.eye_decoder.expect(eye_code, vocabulary, words)
+        self.eye_code, self.vocabulary, self.lexicon = eye_code, vocabulary_of(vocabulary), lexicon
 
     def observe(self, event: Event) -> None:
         """Take in an event from elsewhere on the rig: ``stage`` events drive the EMG gate."""
@@ -396,12 +407,14 @@ def detect_array(
     progress: Callable[[float], None] | None = None,
     vocabulary: Sequence[str] = (),
     emg_gate: str = "auto",
+    lexicon: str | None = None,
 ) -> DetectionResult:
     """Run the live pipeline over samples in memory, fed as a stream of ``chunk_sec`` chunks.
 
     Without ``calibration`` the sweep amplitude is first estimated from the recording
     (:func:`~dreamlink.detect.calibration.estimate_swing`) and a note says so. With a ``vocabulary``
-    eye-Morse messages are read as its words (:class:`DetectorPipeline`).
+    eye-Morse messages are read as its words, with a ``lexicon`` free text may be read as its words
+    (:class:`DetectorPipeline`).
     """
     notes: list[str] = []
     if calibration is None:
@@ -421,6 +434,7 @@ def detect_array(
             eeg=eeg,
             eye_code=eye_code,
             vocabulary=tuple(vocabulary),
+            lexicon=lexicon,
             emg_code=emg_code,
             rem_events=rem_events,
             emg_gate=emg_gate,
