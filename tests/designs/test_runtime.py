@@ -354,3 +354,16 @@ def test_a_question_with_choices_names_them_and_asks_again_for_another_word():
     rows = [(r.t, r.kind, r.value, r.detail) for r in rt.timeline if r.kind in ("unsure", "answer")]
     assert rows == [(720.0, "unsure", "SOS", "not one of the choices"), (740.0, "answer", "YES", "correct")]
     assert rt.awaited_choices == () and rt.counts["answer:unsure"] == 1
+
+
+def test_a_free_text_question_names_its_lexicon_while_it_is_open():
+    text = DIALOGUE.replace("answer: count, expect: 4,", 'answer: message, lexicon: english, expect: "OK",')
+    assert text != DIALOGUE
+    start = [_stage(0, "N2"), _stage(600, "R"), Event(700, 2.0, "lrlr", "LRLR")]
+    rt = _run(start, text)
+    assert (rt.awaited_answer, rt.awaited_choices, rt.awaited_lexicon) == ("message", (), "english")
+    rt.feed(Event(720, 8.0, "message", "OK", 0.6, "detect", {"kind": "eye_morse", "spelled": "MK"}))
+    assert [(r.kind, r.value, r.detail) for r in rt.timeline if r.kind == "answer"] == [
+        ("answer", "OK", "correct")
+    ]
+    assert rt.awaited_lexicon is None

@@ -173,6 +173,15 @@ MESSAGE_QUESTION = GOOD.replace(
 )
 
 
+def test_a_lexicon_goes_with_a_free_text_message_answer_only():
+    free_text = GOOD.replace("answer: count,", "answer: message, lexicon: english,")
+    assert _errors(free_text) == []
+    assert design_from_text(free_text).states["ask"].enter[0].params["lexicon"] == "english"
+    counted = GOOD.replace("answer: count,", "answer: count, lexicon: english,")
+    match = [e for e in _errors(counted) if e.field == "states.ask.enter[0].ask.lexicon"]
+    assert match and "free-text message answer" in match[0].message and match[0].line == 12
+
+
 def test_choices_of_a_message_answer_are_valid():
     assert _errors(MESSAGE_QUESTION) == []
     ask = design_from_text(MESSAGE_QUESTION).states["ask"].enter[0]
@@ -192,6 +201,11 @@ def test_choices_of_a_message_answer_are_valid():
         ('choices: ["yes", "no"]', 'choices: ["yes"]', "states.ask.enter[0].ask.choices", "at least 2"),
         # YAML reads an unquoted yes as true
         ('"no"]', "no]", "states.ask.enter[0].ask.choices[1]", 'quote the word ("yes")'),
+        # a lexicon is for free text, not with choices, and must be one there is
+        ('expect: "yes",', 'expect: "yes", lexicon: english,', "states.ask.enter[0].ask.lexicon",
+         "the choices already say"),
+        ('choices: ["yes", "no"], expect: "yes",', "lexicon: klingon,", "states.ask.enter[0].ask.lexicon",
+         "english"),
     ],
 )
 def test_choices_mistakes_are_located(old, new, field, needle):

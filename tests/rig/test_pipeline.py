@@ -288,3 +288,27 @@ def test_while_a_design_awaits_one_of_its_choices_the_detectors_read_eye_morse(t
     not_asked = Outbox(tmp_path / "not_asked.sqlite")
     RigPipeline(open_source(source, speed=None), not_asked, events_mode="detect", block_sec=2.0).run()
     assert "E" not in answers(not_asked)
+
+
+def test_while_a_question_names_a_lexicon_the_detectors_read_free_text_as_its_words(shared_data) -> None:
+    # Real REM EOG with an "OK" whose first dash natural REMs spoiled (it spells a non-word): while a
+    # design's free-text question names the English lexicon, the rig's detectors read it "OK".
+    from dreamlink.rig.pipeline import DetectorStage
+    from dreamlink.sources.base import SourceInfo
+    from tests.detect.test_eye_messages import real_rem_ok
+
+    data, fs, _ = real_rem_ok(shared_data, seed=1)
+    info = SourceInfo(("E1", "E2"), ("eog", "eog"), fs)
+
+    def messages(lexicon: str | None) -> list[tuple[str, str | None]]:
+        stage = DetectorStage(info, swing=800e-6)
+        stage.expect_answer("message", (), lexicon)
+        out: list[Event] = []
+        step = int(fs)
+        for i in range(0, data.shape[1], step):
+            out += stage.update(Chunk(data[:, i : i + step], i, fs))
+        return [(e.value, e.data.get("spelled")) for e in out if e.trial_type == "message"]
+
+    free = messages(None)
+    assert len(free) == 1 and free[0][0] not in ("OK", "unreadable")
+    assert messages("english") == [("OK", free[0][0])]

@@ -25,7 +25,9 @@ Semantics
   timeout (on REM EOG, ``benchmarks/signals.py`` shows what such a bound leaves of the eye-Morse errors).
   With ``choices`` (the words a ``message`` answer is one of) a rig reads eye-Morse answers as the word
   that fits best (:attr:`DesignRuntime.awaited_choices`), and an answer that is none of them (an EMG
-  message, say) is not taken either: logged ``unsure``, the question asked again.
+  message, say) is not taken either: logged ``unsure``, the question asked again. With ``lexicon`` (a
+  free-text ``message`` answer, no choices) a rig reads an eye-Morse answer that spells a non-word as
+  the nearby word of that lexicon that fits it (:attr:`DesignRuntime.awaited_lexicon`).
 - Design-wide guards apply to every cue and question prompt (not to alarms): a cue that breaks one is
   skipped and recorded with the reason. The safety layer of :mod:`dreamlink.cues` may still refuse a
   cue; the sink reports that by returning ``False`` and the runtime does not count it.
@@ -327,6 +329,14 @@ class DesignRuntime:
         if self.question is None:
             return ()
         return tuple(morse.plain(w) for w in self.question["params"].get("choices", ()))
+
+    @property
+    def awaited_lexicon(self) -> str | None:
+        """The lexicon a pending ``ask`` names for its free-text ``message`` answer (a rig reads an
+        eye-Morse answer that spells a non-word as a nearby word of it), else ``None``."""
+        if self.question is None:
+            return None
+        return self.question["params"].get("lexicon")
 
     @property
     def hours_since_sleep_onset(self) -> float | None:

@@ -39,6 +39,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from dreamlink.link.lexicon import LEXICON_NAMES
+
 #: Version of the design language this module describes.
 LANGUAGE_VERSION = 1
 #: Sleep stages a design may name (AASM; ``R`` is REM).
@@ -179,6 +181,11 @@ def _action_schema() -> dict[str, Any]:
                 "uniqueItems": True,
                 "description": "the words a `message` answer is one of: an eye-Morse answer is read as "
                                "the word that fits it best",
+            },
+            "lexicon": {
+                "enum": list(LEXICON_NAMES),
+                "description": "for a free-text `message` answer: an eye-Morse answer that spells a "
+                               "non-word is read as the nearby word of this lexicon that fits it",
             },
             "expect": _SCALAR,
             "store": _NAME,

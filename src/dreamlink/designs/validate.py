@@ -362,6 +362,12 @@ def _semantic_issues(doc: SourceDocument) -> list[DesignIssue]:
                     if expect is not None and str(expect).upper() not in {str(w).upper() for w in choices}:
                         issues.append(doc.issue((*apath, "expect"), f"the right answer {expect!r} is not one "
                                                                     f"of the choices"))
+                if "lexicon" in params and answer != "message":
+                    why = f"a lexicon is for a free-text message answer; this question's answer is {answer!r}"
+                    issues.append(doc.issue((*apath, "lexicon"), why))
+                elif "lexicon" in params and choices is not None:
+                    issues.append(doc.issue((*apath, "lexicon"), "the choices already say which words the "
+                                                                 "answer is; remove lexicon or choices"))
                 if answer == "lrlr" and expect is not None:
                     issues.append(doc.issue((*apath, "expect"), "an lrlr answer carries no value; remove "
                                                                 "expect"))

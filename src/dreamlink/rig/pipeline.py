@@ -210,20 +210,25 @@ class DetectorStage:
         """Take a ``stage`` event from the rig's stager: EMG codes are read only in stage R."""
         self._pipe.observe(event)
 
-    def expect_answer(self, answer: str | None, choices: Sequence[str] = ()) -> None:
+    def expect_answer(
+        self, answer: str | None, choices: Sequence[str] = (), lexicon: str | None = None
+    ) -> None:
         """Read eye messages as the answer a design's open question awaits (``None``: no question).
 
         A count answer is framed by the closing frame's rests, not by the detector's markers
         (:meth:`dreamlink.detect.eye_messages.EyeMessageDecoder._count_closing`), so while a ``count`` is
         awaited the eye decoder reads counts only (:data:`EYE_CODE_FOR_ANSWER`); a ``message`` with
-        ``choices`` is read as eye-Morse, as the choice that fits best; otherwise ``"auto"``.
+        ``choices`` is read as eye-Morse, as the choice that fits best; otherwise ``"auto"``. A
+        ``message`` with a ``lexicon`` reads free text that spells a non-word as a nearby word of it.
         """
         words = tuple(choices) if answer == "message" else ()
+        lexicon = lexicon if answer == "message" and not words else None
         eye_code = "morse" if words else EYE_CODE_FOR_ANSWER.get(answer or "", "auto")
-        if (eye_code, words) != (self._pipe.eye_code, self._pipe.vocabulary):
+        if (eye_code, words, lexicon) != (self._pipe.eye_code, self._pipe.vocabulary, self._pipe.lexicon):
             log.info("eye decoder now expects %s messages%s", eye_code,
-                     f" among {', '.join(words)}" if words else "")
-            self._pipe.expect_eye_code(eye_code, words)
+                     f" among {', '.join(words)}" if words else
+                     f" of {lexicon} words" if lexicon else "")  # fmt: skip
+            self._pipe.expect_eye_code(eye_code, words, lexicon)
 
     def update(self, chunk: Chunk) -> list[Event]:
         out = self._pipe.update(chunk.data)
@@ -556,6 +561,11 @@ class DesignDriver:
     def awaited_choices(self) -> tuple[str, ...]:
         """The words the design's open question's answer is one of (``()``: any)."""
         return () if self.ended else self.runtime.awaited_choices
+
+    @property
+    def awaited_lexicon(self) -> str | None:
+        """The lexicon the design's open question's free-text answer is likely made of, or ``None``."""
+        return None if self.ended else self.runtime.awaited_lexicon
 
 
 # -- the pipeline ----------------------------------------------------------------------------
@@ -989,7 +999,9 @@ class RigPipeline:
             return
         for stage in stages:
             if isinstance(stage, DetectorStage):
-                stage.expect_answer(self.driver.awaited_answer, self.driver.awaited_choices)
+                stage.expect_answer(
+                    self.driver.awaited_answer, self.driver.awaited_choices, self.driver.awaited_lexicon
+                )
 
     def _count_frames(self, frames: list[dict[str, Any]], wall: float) -> list[dict[str, Any]]:
         self.counts["relays"] += sum(1 for f in frames if f["type"] == "relay")
