@@ -57,11 +57,13 @@ DATA = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT / "src"))
 
 from dreamlink.detect.calibration import Calibration  # noqa: E402
+from dreamlink.detect.eye_messages import LEXICON_MAX_EDITS, LEXICON_NONWORD_BLOCKS  # noqa: E402
 from dreamlink.detect.eye_reading import decode_eye_morse_path  # noqa: E402
 from dreamlink.detect.eye_sweeps import EyeSignalDetector  # noqa: E402
 from dreamlink.detect.pipeline import detect_array, load_channels  # noqa: E402
 from dreamlink.detect.rems import compare_with_yasa  # noqa: E402
 from dreamlink.link import emg_code, eye_code  # noqa: E402
+from dreamlink.link.lexicon import english  # noqa: E402
 from dreamlink.sim.gestures import gaze_to_eog, render_gaze  # noqa: E402
 from dreamlink.sources.base import SourceInfo  # noqa: E402
 
@@ -70,6 +72,17 @@ PASSES = {"lrlr": 3, "count": 4, "eye_morse": 5, "emg_yes_no": 2, "emg_morse": 2
 EYE_MORSE_PASSES = PASSES["eye_morse"]
 EYE_MESSAGES = ("count", "eye_morse")
 WORDS = ["HI", "YES", "NO", "OK", "SOS", "LUCID", "FLY", "DREAM", "E", "T", "I AM", "GO UP", "RED", "SEA"]
+#: Draws of REM eye-Morse sending non-words (random letters: codes, call signs), read with and
+#: without the English lexicon: what the lexicon costs text that is no word.
+NONWORD_DRAWS = 4
+
+
+def nonword(rng: np.random.Generator) -> str:
+    """2 to 4 random letters that are no word of the English lexicon (a code, a call sign)."""
+    while True:
+        text = "".join(rng.choice(list("ABCDEFGHIJKLMNOPQRSTUVWXYZ"), size=int(rng.integers(2, 5))))
+        if text not in english():
+            return text
 
 
 @dataclass
@@ -120,26 +133,34 @@ class Truth:
     loudness: float = 0.0
 
 
-def _eye_signal(kind: str, rng: np.random.Generator) -> tuple[list, str]:
+def _eye_signal(kind: str, rng: np.random.Generator, nonwords: bool = False) -> tuple[list, str]:
     hold = rng.uniform(0.3, 1.2)
     if kind == "lrlr":
         return eye_code.lrlr(hold), "LRLR"
     if kind == "count":
         n = int(rng.integers(1, 6))
         return eye_code.count_answer(n, hold), str(n)
-    text = str(rng.choice(WORDS))
+    text = nonword(rng) if nonwords else str(rng.choice(WORDS))
     return eye_code.eye_morse(text, hold), text
 
 
-def inject_eye(bg: Background, kind: str, a_v: float, rng: np.random.Generator, spacing: float = 12.0):
-    """Inject as many eye signals as fit; returns (data, truths)."""
+def inject_eye(
+    bg: Background,
+    kind: str,
+    a_v: float,
+    rng: np.random.Generator,
+    spacing: float = 12.0,
+    nonwords: bool = False,
+):
+    """Inject as many eye signals as fit (eye-Morse: :data:`WORDS`, or :func:`nonword` texts);
+    returns (data, truths)."""
     data = bg.data.copy()
     fs = bg.sfreq
     t = rng.uniform(5.0, 10.0)
     truths: list[Truth] = []
     total = data.shape[1] / fs
     while True:
-        gestures, answer = _eye_signal(kind, rng)
+        gestures, answer = _eye_signal(kind, rng, nonwords)
         gain = rng.uniform(0.6, 1.0)
         trace = render_gaze(gestures, fs, rng=rng, jitter=0.2, gain=gain)
         if t + trace.duration + 5.0 > total:
@@ -253,6 +274,9 @@ class Score:
     by_band: dict[str, list[int]] = field(default_factory=dict)
     #: Each decoded message's confidence, character errors and characters.
     confident: list[tuple[float, int, int]] = field(default_factory=list)
+    #: For each message the lexicon read as a word instead of what it spelled: whether that word
+    #: was the text sent.
+    respelled: list[bool] = field(default_factory=list)
 
 
 #: Bands of the sender's gain and of the background's loudness under a message (:class:`Truth`),
@@ -354,25 +378,34 @@ def score(events, truths: list[Truth], kind: str, sc: Score) -> None:
             if errors:
                 cause = error_cause(e, tr)
                 sc.causes[cause] = sc.causes.get(cause, 0) + errors
+            if e.data.get("spelled"):
+                sc.respelled.append(value == tr.answer)
         else:
             sc.exact += 1
     sc.false_in_injected += len(cands) - len(used)
 
 
 def run_pass(
-    bg: Background, kind: str, rng: np.random.Generator, sc: Score, vocabulary: tuple[str, ...] = ()
+    bg: Background,
+    kind: str,
+    rng: np.random.Generator,
+    sc: Score,
+    vocabulary: tuple[str, ...] = (),
+    lexicon: str | None = None,
+    nonwords: bool = False,
 ) -> tuple[np.ndarray, list[Truth], Calibration]:
     """One pass: a simulated person's signals of one kind injected into ``bg`` and detected live.
 
     Scores the detections into ``sc``; returns the injected data, the truths and the calibration.
-    With a ``vocabulary`` eye-Morse is read as its words (a question's choices).
+    With a ``vocabulary`` eye-Morse is read as its words (a question's choices), with a ``lexicon``
+    free text may be read as its words; with ``nonwords`` the eye-Morse sent is random letters.
     """
     a_v = rng.uniform(150e-6, 250e-6)
     calib = Calibration(4 * a_v * rng.uniform(0.9, 1.1))
     if kind.startswith("emg"):
         data, truths = inject_emg(bg, kind, rng)
     else:
-        data, truths = inject_eye(bg, kind, a_v, rng)
+        data, truths = inject_eye(bg, kind, a_v, rng, nonwords=nonwords)
     res = detect_array(
         data,
         bg.info,
@@ -383,6 +416,7 @@ def run_pass(
         eye_code={"count": "count", "eye_morse": "morse"}.get(kind, "auto"),
         emg_code="morse" if kind == "emg_morse" else "yes_no",
         vocabulary=vocabulary,
+        lexicon=lexicon,
         rem_events=False,
         # No real REM chin EMG is available: the EMG codes are injected into NREM/wake
         # backgrounds, where the REM gate would (rightly) refuse them. Sensitivity is
@@ -401,6 +435,18 @@ def rem_words_draw(bg: Background, seed: int) -> Score:
     sc = Score()
     for _ in range(EYE_MORSE_PASSES):
         run_pass(bg, "eye_morse", rng, sc, vocabulary=tuple(WORDS))
+    return sc
+
+
+def rem_lexicon_draw(
+    bg: Background, seed: int, nonwords: bool = False, lexicon: str | None = "english"
+) -> Score:
+    """The draw of :func:`rem_morse_draw` with the same seed, read as free text with ``lexicon``; with
+    ``nonwords`` a draw of :func:`nonword` messages from that seed instead."""
+    rng = np.random.default_rng(seed)
+    sc = Score()
+    for _ in range(EYE_MORSE_PASSES):
+        run_pass(bg, "eye_morse", rng, sc, lexicon=lexicon, nonwords=nonwords)
     return sc
 
 
@@ -518,6 +564,25 @@ def main() -> None:
                     file=sys.stderr,
                 )
 
+    # Free text read with the English lexicon: the same draws of words, and draws of non-words.
+    lexicon_draws: dict[tuple[bool, str | None], list[Score]] = {}
+    if draws:
+        jobs = [(False, "english", seed) for seed in seeds]
+        jobs += [(True, lexicon, seed) for seed in seeds[:NONWORD_DRAWS] for lexicon in (None, "english")]
+        with ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
+            found = pool.map(
+                rem_lexicon_draw, [bgs[0]] * len(jobs), [j[2] for j in jobs], [j[0] for j in jobs],
+                [j[1] for j in jobs],
+            )  # fmt: skip
+            for (nonwords, lexicon, _), sc in zip(jobs, found, strict=True):
+                lexicon_draws.setdefault((nonwords, lexicon), []).append(sc)
+                print(
+                    f"  .. eye_morse REM draw of {'non-words' if nonwords else 'words'}, lexicon {lexicon}  "
+                    f"({time.time() - t_start:5.0f} s)",
+                    file=sys.stderr,
+                )
+        lexicon_draws[(False, None)] = [sc for _, sc, _, _ in draws]
+
     # False signals on un-injected real data.
     false_rows = []
     for bg in [] if args.no_false else bgs:
@@ -610,6 +675,7 @@ def main() -> None:
         main_rem = next((sc for kind, bg, sc in rows if kind == "eye_morse" and bg is bgs[0]), None)
         print_rem_draws(draws, bgs[0], main_rem)
         print_words_draws(draws, words_draws, bgs[0])
+        print_lexicon_draws(lexicon_draws, bgs[0])
     if cmp is None:
         print(f"(tuning run: false signals skipped; {time.time() - t_start:.0f} s, seed {args.seed})")
         return
@@ -713,6 +779,41 @@ def print_words_draws(draws: list[tuple[int, Score, int, int]], words: list[Scor
         "does not read, is read again as the word that explains its whole gaze trace best "
         "(eye_hsmm.words_reading). A question with fewer choices (yes/no) has fewer words to confuse. "
         "Causes in CER points, as above."
+    )
+
+
+def print_lexicon_draws(draws: dict[tuple[bool, str | None], list[Score]], bg: Background) -> None:
+    """Free-text REM eye-Morse read with and without the English lexicon, for words and non-words."""
+    print()
+    print(f"### Eye-Morse free text on {bg.name} read with an English lexicon (--lexicon english)")
+    print()
+    print(
+        "| text sent | lexicon | draws | messages | characters | CER | exact | latency p99 (s) "
+        "| read as a word instead of what was spelled: right / wrong |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for nonwords in (False, True):
+        for lexicon in (None, "english"):
+            scores = draws.get((nonwords, lexicon), [])
+            if not scores:
+                continue
+            sc = _summed(scores)
+            right = sum(r for d in scores for r in d.respelled)
+            wrong = sum(not r for d in scores for r in d.respelled)
+            print(
+                f"| {'non-words (2–4 random letters)' if nonwords else f'the {len(WORDS)} words'} "
+                f"| {lexicon or 'none'} | {len(scores)} | {sc.trials} | {sc.chars} "
+                f"| {sc.char_errors / max(1, sc.chars):.1%} | {sc.exact / max(1, sc.trials):.1%} "
+                f"| {np.percentile(sc.latencies or [np.nan], 99):.2f} | {right} / {wrong} |"
+            )
+    print()
+    print(
+        f"Words: the same {len(draws.get((False, None), []))} draws as above. Non-words: "
+        f"{NONWORD_DRAWS} draws of messages of 2–4 random letters that are no word of the lexicon, "
+        "read without and with it. With the lexicon, a message spelling a non-word is read again as the "
+        f"lexicon words within {LEXICON_MAX_EDITS} Morse edits of it and takes the one that explains "
+        f"its gaze trace best, the non-word paying {LEXICON_NONWORD_BLOCKS:g} blocks "
+        "(eye_messages._in_lexicon); the right / wrong column counts those re-readings."
     )
 
 
