@@ -13,9 +13,10 @@ and ``-`` with ``" "`` between letters and ``"/"`` between words, and the distan
 Levenshtein distance between such strings (computed by ``rapidfuzz``, which does this fast for
 tens of thousands of words; hand-writing it would be slower and no clearer).
 
-The words and their frequencies come from ``pyspellchecker``'s English dictionary (word counts
-from OpenSubtitles, via Hermit Dave's FrequencyWords, MIT licence), read from the installed
-package: nothing is downloaded.
+The words and their frequencies come from ``pyspellchecker``'s English dictionary (MIT licence;
+word counts from the OpenSubtitles 2018 corpus, cleaned by the package's maintainers: Lison &
+Tiedemann 2016, "OpenSubtitles2016: extracting large parallel corpora from movie and TV
+subtitles", LREC), read from the installed package: nothing is downloaded.
 """
 
 from __future__ import annotations
