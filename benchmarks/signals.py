@@ -809,7 +809,8 @@ def print_lexicon_draws(draws: dict[tuple[bool, str | None], list[Score]], bg: B
     print()
     print(
         f"Words: the same {len(draws.get((False, None), []))} draws as above. Non-words: "
-        f"{NONWORD_DRAWS} draws of messages of 2–4 random letters that are no word of the lexicon, "
+        f"{len(draws.get((True, None), []))} draws of messages of 2–4 random letters that are no word of "
+        "the lexicon (codes, call signs), "
         "read without and with it. With the lexicon, a message spelling a non-word is read again as the "
         f"lexicon words within {LEXICON_MAX_EDITS} Morse edits of it and takes the one that explains "
         f"its gaze trace best, the non-word paying {LEXICON_NONWORD_BLOCKS:g} blocks "
