@@ -61,7 +61,7 @@ from dreamlink.errors import InputFileError
     type=click.Choice(["english"]),
     default=None,
     help="Free-text eye-Morse that spells a non-word is read again as the nearby words of this lexicon "
-    "(\"TTK\" -> \"OK\": a natural REM split a dash); a word is taken when it fits the eye trace about "
+    "(\"MK\" -> \"OK\": natural REMs spoiled a dash); a word is taken when it fits the eye trace about "
     "as well, and the events' data keep what was spelled. Off by default: codes and call signs stay as sent.",
 )
 @click.option(

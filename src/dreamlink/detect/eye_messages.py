@@ -515,7 +515,8 @@ class EyeMessageDecoder:
         An unreadable message becomes a word only when its opening looks fit (:data:`WHOLE_MIN_FIT`)
         and the word is sure enough (:data:`MISSED_OPENING_WORD_CONF`): natural movements given up
         as a "message" are not an answer. ``pace`` is the sender's hold (s) and full swing (V) the
-        message opened with.
+        message opened with. Without a vocabulary, free text is read with the :attr:`lexicon`, if any
+        (:meth:`_in_lexicon`).
         """
         if not self.vocabulary and self.lexicon is not None:
             return self._in_lexicon(res, pace)
@@ -546,8 +547,8 @@ class EyeMessageDecoder:
         after it is read as each near word and as the text read
         (:func:`~dreamlink.detect.eye_reading.decode_eye_morse_words`); the text read pays
         :data:`LEXICON_NONWORD_BLOCKS` for being no word, so a word is taken when its reading is
-        nearly as good: one natural REM splitting a dash ("OK" read "TTK") costs less than that, a
-        whole element sent differently costs more. A message that did not read is left as it is; one
+        nearly as good: an element natural REMs spoiled ("OK" spelled "MK") can cost less than that,
+        a clear element sent differently costs more. A message that did not read is left as it is; one
         read as a word says what it spelled (:attr:`~dreamlink.detect.decoded.Decoded.spelled`).
         ``pace`` is the sender's hold (s) and full swing (V) the message opened with.
         """
