@@ -75,6 +75,10 @@ WORDS = ["HI", "YES", "NO", "OK", "SOS", "LUCID", "FLY", "DREAM", "E", "T", "I A
 #: Draws of REM eye-Morse sending non-words (random letters: codes, call signs), read with and
 #: without the English lexicon: what the lexicon costs text that is no word.
 NONWORD_DRAWS = 4
+#: The answers of a yes/no question, and how many draws of REM eye-Morse send only them (read as
+#: free text and with the question's choices).
+YES_NO = ("YES", "NO")
+YES_NO_DRAWS = 4
 
 
 def nonword(rng: np.random.Generator) -> str:
@@ -133,14 +137,15 @@ class Truth:
     loudness: float = 0.0
 
 
-def _eye_signal(kind: str, rng: np.random.Generator, nonwords: bool = False) -> tuple[list, str]:
+def _eye_signal(kind: str, rng: np.random.Generator, texts: str = "words") -> tuple[list, str]:
     hold = rng.uniform(0.3, 1.2)
     if kind == "lrlr":
         return eye_code.lrlr(hold), "LRLR"
     if kind == "count":
         n = int(rng.integers(1, 6))
         return eye_code.count_answer(n, hold), str(n)
-    text = nonword(rng) if nonwords else str(rng.choice(WORDS))
+    pick = {"nonwords": nonword, "yes_no": lambda r: str(r.choice(YES_NO))}.get(texts)
+    text = pick(rng) if pick is not None else str(rng.choice(WORDS))
     return eye_code.eye_morse(text, hold), text
 
 
@@ -150,17 +155,20 @@ def inject_eye(
     a_v: float,
     rng: np.random.Generator,
     spacing: float = 12.0,
-    nonwords: bool = False,
+    texts: str = "words",
 ):
-    """Inject as many eye signals as fit (eye-Morse: :data:`WORDS`, or :func:`nonword` texts);
-    returns (data, truths)."""
+    """Inject as many eye signals as fit; returns (data, truths).
+
+    Eye-Morse ``texts``: ``"words"`` (:data:`WORDS`), ``"yes_no"`` (:data:`YES_NO`) or
+    ``"nonwords"`` (:func:`nonword`).
+    """
     data = bg.data.copy()
     fs = bg.sfreq
     t = rng.uniform(5.0, 10.0)
     truths: list[Truth] = []
     total = data.shape[1] / fs
     while True:
-        gestures, answer = _eye_signal(kind, rng, nonwords)
+        gestures, answer = _eye_signal(kind, rng, texts)
         gain = rng.uniform(0.6, 1.0)
         trace = render_gaze(gestures, fs, rng=rng, jitter=0.2, gain=gain)
         if t + trace.duration + 5.0 > total:
@@ -392,20 +400,20 @@ def run_pass(
     sc: Score,
     vocabulary: tuple[str, ...] = (),
     lexicon: str | None = None,
-    nonwords: bool = False,
+    texts: str = "words",
 ) -> tuple[np.ndarray, list[Truth], Calibration]:
     """One pass: a simulated person's signals of one kind injected into ``bg`` and detected live.
 
     Scores the detections into ``sc``; returns the injected data, the truths and the calibration.
     With a ``vocabulary`` eye-Morse is read as its words (a question's choices), with a ``lexicon``
-    free text may be read as its words; with ``nonwords`` the eye-Morse sent is random letters.
+    free text may be read as its words; ``texts`` says what eye-Morse is sent (:func:`inject_eye`).
     """
     a_v = rng.uniform(150e-6, 250e-6)
     calib = Calibration(4 * a_v * rng.uniform(0.9, 1.1))
     if kind.startswith("emg"):
         data, truths = inject_emg(bg, kind, rng)
     else:
-        data, truths = inject_eye(bg, kind, a_v, rng, nonwords=nonwords)
+        data, truths = inject_eye(bg, kind, a_v, rng, texts=texts)
     res = detect_array(
         data,
         bg.info,
@@ -446,7 +454,17 @@ def rem_lexicon_draw(
     rng = np.random.default_rng(seed)
     sc = Score()
     for _ in range(EYE_MORSE_PASSES):
-        run_pass(bg, "eye_morse", rng, sc, lexicon=lexicon, nonwords=nonwords)
+        run_pass(bg, "eye_morse", rng, sc, lexicon=lexicon, texts="nonwords" if nonwords else "words")
+    return sc
+
+
+def rem_yes_no_draw(bg: Background, seed: int, known: bool) -> Score:
+    """A draw of REM eye-Morse answers to a yes/no question (:data:`YES_NO`), read as free text or,
+    ``known``, with the question's choices."""
+    rng = np.random.default_rng(seed)
+    sc = Score()
+    for _ in range(EYE_MORSE_PASSES):
+        run_pass(bg, "eye_morse", rng, sc, vocabulary=YES_NO if known else (), texts="yes_no")
     return sc
 
 
@@ -564,6 +582,22 @@ def main() -> None:
                     file=sys.stderr,
                 )
 
+    # Answers to a yes/no question, read as free text and with its choices.
+    yes_no_draws: dict[bool, list[Score]] = {}
+    if draws:
+        jobs_yn = [(known, seed) for seed in seeds[:YES_NO_DRAWS] for known in (False, True)]
+        with ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
+            found = pool.map(
+                rem_yes_no_draw, [bgs[0]] * len(jobs_yn), [j[1] for j in jobs_yn], [j[0] for j in jobs_yn]
+            )
+            for (known, _), sc in zip(jobs_yn, found, strict=True):
+                yes_no_draws.setdefault(known, []).append(sc)
+                print(
+                    f"  .. eye_morse REM draw of yes/no answers, choices known: {known}  "
+                    f"({time.time() - t_start:5.0f} s)",
+                    file=sys.stderr,
+                )
+
     # Free text read with the English lexicon: the same draws of words, and draws of non-words.
     lexicon_draws: dict[tuple[bool, str | None], list[Score]] = {}
     if draws:
@@ -674,7 +708,7 @@ def main() -> None:
     if draws:
         main_rem = next((sc for kind, bg, sc in rows if kind == "eye_morse" and bg is bgs[0]), None)
         print_rem_draws(draws, bgs[0], main_rem)
-        print_words_draws(draws, words_draws, bgs[0])
+        print_words_draws(draws, words_draws, bgs[0], yes_no_draws)
         print_lexicon_draws(lexicon_draws, bgs[0])
     if cmp is None:
         print(f"(tuning run: false signals skipped; {time.time() - t_start:.0f} s, seed {args.seed})")
@@ -745,8 +779,14 @@ def _summed(scores: list[Score]) -> Score:
     return total
 
 
-def print_words_draws(draws: list[tuple[int, Score, int, int]], words: list[Score], bg: Background) -> None:
-    """The REM eye-Morse draws read again as the answers to a question with choices (:data:`WORDS`)."""
+def print_words_draws(
+    draws: list[tuple[int, Score, int, int]],
+    words: list[Score],
+    bg: Background,
+    yes_no: dict[bool, list[Score]] | None = None,
+) -> None:
+    """The REM eye-Morse draws read again as the answers to a question with choices (:data:`WORDS`),
+    and the draws of answers to a yes/no question (``yes_no``: free text, choices known)."""
     print()
     print(f"### Eye-Morse on {bg.name} when the answer is one of known words (a question's choices)")
     print()
@@ -757,8 +797,13 @@ def print_words_draws(draws: list[tuple[int, Score, int, int]], words: list[Scor
         + " | confidence ≥ 0.7: taken, CER |"
     )
     print("|---|---|---|---|---|---|---|---|" + "---|" * len(CAUSES) + "---|")
-    rows = ((f"no: any text ({len(draws)} draws above)", [sc for _, sc, _, _ in draws]),
-            (f"yes: the {len(WORDS)} words", words))  # fmt: skip
+    rows = [(f"no: any text ({len(draws)} draws above)", [sc for _, sc, _, _ in draws]),
+            (f"yes: the {len(WORDS)} words", words)]  # fmt: skip
+    yes_no = yes_no or {}
+    if yes_no.get(False):
+        rows.append((f"no: any text ({len(yes_no[False])} draws of YES / NO answers)", yes_no[False]))
+    if yes_no.get(True):
+        rows.append(("yes: YES, NO (a yes/no question, the same draws)", yes_no[True]))
     for label, scores in rows:
         sc = _summed(scores)
         per_draw = [d.char_errors / max(1, d.chars) for d in scores]
@@ -777,8 +822,9 @@ def print_words_draws(draws: list[tuple[int, Score, int, int]], words: list[Scor
         "The same draws (seeds, messages, senders, times) read with the decoder's vocabulary set to the "
         f"{len(WORDS)} words the draws send ({', '.join(WORDS)}): a message that reads as none of them, or "
         "does not read, is read again as the word that explains its whole gaze trace best "
-        "(eye_hsmm.words_reading). A question with fewer choices (yes/no) has fewer words to confuse. "
-        "Causes in CER points, as above."
+        "(eye_hsmm.words_reading). The last two rows: draws whose messages are all YES or NO (the "
+        "answers to a yes/no question: its own seeds' senders and times), read as any text and with "
+        "the question's two choices. Causes in CER points, as above."
     )
 
 
