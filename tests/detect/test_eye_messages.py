@@ -3,11 +3,13 @@ EOG and on scripted gaze traces."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from dreamlink.detect import Calibration, detect_array, eye_messages, eye_reading
-from dreamlink.detect.decoded import Decoded
+from dreamlink.detect.decoded import Decoded, unreadable
 from dreamlink.detect.eye_messages import CLOSING_WEAK_CONF, EyeMessageDecoder
 from dreamlink.detect.eye_sweeps import Frame, Sweep
 from dreamlink.link import eye_code
@@ -135,6 +137,41 @@ class _ScriptedStream:
 
 def _message(text: str, hold: float) -> list[eye_code.Gesture]:
     return eye_code.eye_morse(text, hold)
+
+
+def test_a_message_given_up_is_split_where_the_message_it_ran_into_opened():
+    # A message whose closing frame the detector missed runs on into the next one and is given up
+    # unreadable when that one's closing frame comes. When the missed-opening check then finds the
+    # next message from a frame the first had passed over, the first is read up to that opening
+    # (to its own closing frame in the trace), and both are reported, in time order, each with its
+    # own sender's pace.
+    hold = 0.5
+    head = synth.centre(3) + _message("YES", hold) + synth.centre(4)
+    second = sum(g.hold for g in head)
+    stream = _ScriptedStream(head + _message("NO", hold) + synth.centre(6))
+    yes_closing_end = 3 + sum(g.hold for g in _message("YES", hold)) - hold  # its 4th look ends
+
+    def levels(t0: float, t1: float) -> tuple[np.ndarray, np.ndarray]:
+        keep = (stream.times >= t0) & (stream.times <= t1)
+        return stream.times[keep], stream.level[keep]
+
+    def decoder(found: Decoded | None, at: float) -> list:
+        dec = EyeMessageDecoder(4 * stream.HALF, mode="morse", levels=levels)
+        given_up = unreadable("eye_morse", "no closing LRLR frame before the next one", 3.0, at - 2.0, at)
+        body_t0 = eye_messages._body_start(stream.frame_at(3.0, 0.6))
+        dec._held = (given_up, body_t0, (hold, 2 * stream.HALF), -np.inf)  # (the frame's full swing)
+        assert dec._held_or_split(found, at) is None  # (both come from the queue: update())
+        return [(m.text, m.ok, round(m.end, 1)) for m, _, _ in dec._queue]
+
+    at = stream.duration - 5.0
+    found = Decoded("eye_morse", True, "NO", (), 0.9, "", second, at - 2.0, at)
+    assert decoder(found, at) == [("YES", True, round(yes_closing_end, 1)), ("NO", True, round(at - 2.0, 1))]
+    # Nothing found: the given-up message as it was; found from its own opening: only that.
+    assert decoder(None, at) == [(None, False, round(at - 2.0, 1))]
+    same = replace(found, onset=3.0)
+    dec = EyeMessageDecoder(4 * stream.HALF, mode="morse", levels=levels)
+    dec._held = (unreadable("eye_morse", "given up", 3.0, at, at), 6.0, (hold, 4 * stream.HALF), -np.inf)
+    assert dec._held_or_split(same, at) == same and not dec._queue
 
 
 def test_a_frame_made_of_the_first_elements_reports_nothing_given_up():

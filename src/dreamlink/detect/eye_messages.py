@@ -431,6 +431,16 @@ class EyeMessageDecoder:
         # A detector frame that may be the closing frame of a message whose opening it missed,
         # checked once the trace shows its last look (:meth:`_missed_opening`).
         self._missed_check: list[Sweep] | None = None
+        # A message given up as unreadable when a detector frame gave way (:meth:`_give_way`), held
+        # until the missed-opening check on that frame (:meth:`_held_or_split`): the unreadable
+        # message, its body start (s), pace and the end of the message before it, and the frames it
+        # had passed over (where a message it ran on into may have opened).
+        self._held: tuple[Decoded, float, tuple[float, float], float] | None = None
+        self._held_openings: list[list[Sweep]] = []
+        self._passed_over: list[list[Sweep]] = []  # detector frames the open message did not give way to
+        # Messages decided at one time beyond the first, with the pace and previous end they are read
+        # with (:meth:`update`).
+        self._queue: list[tuple[Decoded, tuple[float, float], float]] = []
         self._declined: list[list[Sweep]] = []  # detector frames a tentative message did not give way to
         self._onset_override: float | None = None  # the opening found in the gaze trace instead
         self._last_close_end = -np.inf  # end (s) of the last closing frame
@@ -500,6 +510,8 @@ class EyeMessageDecoder:
         res = self._on_time(now)
         if res is not None:
             out.append(self._in_vocabulary(res, pace, since))
+        queued, self._queue = self._queue, []
+        out += [self._in_vocabulary(*item) for item in queued]
         return out
 
     def _in_vocabulary(self, res: Decoded, pace: tuple[float, float], since: float) -> Decoded:
@@ -574,6 +586,7 @@ class EyeMessageDecoder:
         self._level_opened = False  # (set by :meth:`_level_opening` after)
         self._pending = []
         self._declined = []
+        self._passed_over = []
         self._weak = None
         self._tentative = tentative
         self._body = []
@@ -1045,7 +1058,7 @@ class EyeMessageDecoder:
         found = self._read_whole(frame, t0, pace)
         # A swallowed opening frame is often one the tentative message declined: natural movements
         # after the last closing frame can make a reading from there put the opening among them.
-        for other in self._declined if self._tentative else ():
+        for other in (self._declined if self._tentative else []) + self._held_openings:
             if found is not None:
                 break
             if t0 < other[0].onset < frame[0].onset:
@@ -1064,6 +1077,37 @@ class EyeMessageDecoder:
             return None
         self._last_close_end = frame[-1].end
         return replace(found[0], detected_at=now)
+
+    def _held_or_split(self, found: Decoded | None, now: float) -> Decoded | None:
+        """The message given up unreadable when a detector frame gave way (:meth:`_give_way`), once
+        the missed-opening check on that frame (:meth:`_missed_opening`) gave ``found``.
+
+        A message whose closing frame natural REMs spoiled runs on into the next message, and the
+        next message's opening frame, often less sure than its own, does not make it give way; the
+        next message's closing frame does, and the whole trace then does not read. When the check
+        finds a message from a frame the given-up one had passed over, the trace is split there: the
+        given-up message is read up to that opening (to a closing frame found in its gaze trace, as
+        when a message is given up; else unreadable), and the found message follows it. ``now`` (s)
+        is the time of the decision.
+        """
+        assert self._held is not None
+        (held, body_t0, pace, since), self._held, self._held_openings = self._held, None, []
+        if found is None:
+            self._queue.append((held, pace, since))  # (read with its own sender's pace)
+            return None
+        if found.onset <= held.onset + REOPEN_SHIFT_SEC:
+            return found  # (the same message, read from its own opening)
+        first: Decoded = unreadable("eye_morse", held.reason, held.onset, found.onset - 0.1, now)
+        if self.levels is not None:
+            t, lv = self.levels(body_t0, found.onset - 0.1)
+            read, frame_end = decode_eye_morse_framed(
+                t, lv, 0.5 * pace[1], pace[0], held.onset, against_plain=False
+            )
+            if read.ok:
+                first = replace(read, end=frame_end, detected_at=now)
+        # Both read with their own sender's pace (:meth:`update`), in time order.
+        self._queue += [(first, pace, since), (found, (self._hold, self._full), first.end)]
+        return None
 
     def _from_declined(self, closing: Sequence[Sweep]) -> Decoded | None:
         """The message between a frame the tentative message declined and its ``closing`` frame.
@@ -1134,6 +1178,7 @@ class EyeMessageDecoder:
             self._start(frame)
             return True, replace(read, end=frame_end, detected_at=at)
         if reads or getattr(frame, "confidence", 0.0) <= getattr(opened, "confidence", 1.0):
+            self._passed_over.append(frame)
             return False, None
         res = None
         # A frame that comes before a message could have ended (the shortest, "E", with its
@@ -1143,7 +1188,15 @@ class EyeMessageDecoder:
         # (:meth:`_reopen_if_misplaced`).
         if frame[0].onset >= opened[-1].end + shortest_message_sec(self._hold):
             res = self._given_up(t, lv, at, "no closing LRLR frame before the next one", frame[0].onset)
+        held = (res, self._body_t0, (self._hold, self._full), self._last_close_end)
+        passed_over = self._passed_over
         self._start(frame)
+        if res is not None and not res.ok and self._by_reading and self._held is None:
+            # The open message may have run on (its closing frame missed) through a whole message
+            # whose opening frame it passed over: then this frame closes that one
+            # (:meth:`_held_or_split`).
+            self._missed_check, self._held, self._held_openings = frame, held, passed_over
+            return True, None
         return True, res
 
     def _given_up(self, t: np.ndarray, lv: np.ndarray, at: float, why: str, end: float) -> Decoded:
@@ -1191,6 +1244,8 @@ class EyeMessageDecoder:
         if check is not None and now >= check[-1].end + CLOSING_LOOK_SEC + LEVEL_STEP_SEC:
             self._missed_check = None
             res = self._missed_opening(check, now)
+            if self._held is not None:
+                return self._held_or_split(res, now)
             if res is not None:
                 return res
         if self._pending:
