@@ -4,12 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dreamlink.link.lexicon import Lexicon, english, lexicon_named, morse_string
-
-
-def test_morse_string_spells_letters_and_words():
-    assert morse_string("go up") == "--. ---/..- .--."
-    assert morse_string("E") == "."
+from dreamlink.link.lexicon import Lexicon, english, lexicon_named
 
 
 def test_the_english_lexicon_has_common_words_and_every_single_letter():

@@ -24,3 +24,12 @@ def test_timeline_follows_itu_unit_ratios():
 def test_unknown_characters_are_named():
     with pytest.raises(morse.MorseEncodingError, match="#"):
         morse.encode("a#b")
+
+
+def test_a_code_string_spells_letters_and_words_and_keeps_beginnings():
+    assert morse.code_string("go up") == "--. ---/..- .--."
+    assert morse.code_string("E") == "."
+    # "LU" begins "LUCID" in Morse, "GO U" begins "GO UP"; "GOD" does not begin "GO UP".
+    assert morse.code_string("LUCID").startswith(morse.code_string("LU"))
+    assert morse.code_string("GO UP").startswith(morse.code_string("GO U"))
+    assert not morse.code_string("GO UP").startswith(morse.code_string("GOD"))

@@ -280,11 +280,6 @@ LEXICON_NONWORD_BLOCKS = 4.0
 LEXICON_MAX_EDITS, LEXICON_CANDIDATES = 2, 16
 
 
-def _morse_symbols(text: str) -> str:
-    """``text`` as Morse symbols: letters separated by spaces, words by ``" / "``."""
-    return " / ".join(morse.encode(text))
-
-
 def vocabulary_of(words: Sequence[str]) -> tuple[str, ...]:
     """A question's answer words as eye-Morse reads them (upper case, single spaces).
 
@@ -948,8 +943,8 @@ class EyeMessageDecoder:
         (see :meth:`_word_begun`)."""
         if not self.vocabulary or not read.ok or read.text in self.vocabulary:
             return False
-        begun = _morse_symbols(str(read.text))
-        codes = map(_morse_symbols, self.vocabulary)
+        begun = morse.code_string(str(read.text))
+        codes = map(morse.code_string, self.vocabulary)
         return any(len(code) > len(begun) and code.startswith(begun) for code in codes)
 
     def _close_on(

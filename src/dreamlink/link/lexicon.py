@@ -9,7 +9,8 @@ message again as each *nearby* word and take a word when it explains the gaze tr
 (:meth:`dreamlink.detect.eye_messages.EyeMessageDecoder.lexicon`).
 
 "Nearby" is measured on the Morse, not on the letters: each text is spelled as a string of ``.``
-and ``-`` with ``" "`` between letters and ``"/"`` between words, and the distance is the
+and ``-`` with ``" "`` between letters and ``"/"`` between words
+(:func:`dreamlink.link.morse.code_string`), and the distance is the
 Levenshtein distance between such strings (computed by ``rapidfuzz``, which does this fast for
 tens of thousands of words; hand-writing it would be slower and no clearer).
 
@@ -44,18 +45,6 @@ SINGLE_SYMBOLS = tuple("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 LEXICON_NAMES = ("english",)
 
 
-def morse_string(text: str) -> str:
-    """``text`` spelled as one Morse string: ``.`` and ``-``, ``" "`` between letters, ``"/"``
-    between words (e.g. ``"GO UP"`` → ``"--. ---/..- .--."``).
-
-    Raises
-    ------
-    dreamlink.link.morse.MorseEncodingError
-        For characters without a Morse code.
-    """
-    return "/".join(morse.encode(text))
-
-
 @dataclass(frozen=True, eq=False)
 class Lexicon:
     """A list of words with how common each is, searchable by Morse distance (one object per list:
@@ -83,7 +72,7 @@ class Lexicon:
             if not text or " " in text or text in kept:
                 continue
             try:
-                kept[text] = morse_string(text)
+                kept[text] = morse.code_string(text)
             except morse.MorseEncodingError:
                 continue
         return cls(name, tuple(kept), tuple(kept.values()), frozenset(kept))
@@ -106,7 +95,7 @@ class Lexicon:
         """
         text = morse.plain(text)
         try:
-            code = morse_string(text)
+            code = morse.code_string(text)
         except morse.MorseEncodingError:
             return []
         found: dict[str, int] = {}
@@ -116,7 +105,7 @@ class Lexicon:
         unknown = [i for i, word in enumerate(words) if word not in self._known]
         if len(words) > 1 and len(unknown) == 1:
             i = unknown[0]
-            for other, dist in self._closest(morse_string(words[i]), max_edits, limit):
+            for other, dist in self._closest(morse.code_string(words[i]), max_edits, limit):
                 found.setdefault(" ".join(words[:i] + [other] + words[i + 1 :]), dist)
         found.pop(text, None)
         return sorted(found, key=lambda w: found[w])[:limit]

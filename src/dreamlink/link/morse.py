@@ -58,6 +58,19 @@ def encode(text: str) -> list[str]:
     return [" ".join(MORSE[c] for c in word) for word in words]
 
 
+def code_string(text: str) -> str:
+    """``text`` spelled as one Morse string: ``.`` and ``-``, ``" "`` between letters, ``"/"``
+    between words (e.g. ``"GO UP"`` → ``"--. ---/..- .--."``). A text's code string begins another's
+    exactly when its Morse is the beginning of the other's.
+
+    Raises
+    ------
+    MorseEncodingError
+        For characters without a Morse code.
+    """
+    return "/".join(encode(text))
+
+
 def decode_letter(code: str) -> str | None:
     """Letter of a dot/dash string, or ``None`` if it is not a valid code."""
     return _REVERSE.get(code)
