@@ -159,7 +159,8 @@ def test_a_message_given_up_is_split_where_the_message_it_ran_into_opened():
         dec = EyeMessageDecoder(4 * stream.HALF, mode="morse", levels=levels)
         given_up = unreadable("eye_morse", "no closing LRLR frame before the next one", 3.0, at - 2.0, at)
         body_t0 = eye_messages._body_start(stream.frame_at(3.0, 0.6))
-        dec._held = (given_up, body_t0, (hold, 2 * stream.HALF), -np.inf)  # (the frame's full swing)
+        # (the pace: the frame's full swing)
+        dec._held = eye_messages._HeldMessage(given_up, body_t0, (hold, 2 * stream.HALF), -np.inf, [])
         assert dec._held_or_split(found, at) is None  # (both come from the queue: update())
         return [(m.text, m.ok, round(m.end, 1)) for m, _, _ in dec._queue]
 
@@ -170,7 +171,8 @@ def test_a_message_given_up_is_split_where_the_message_it_ran_into_opened():
     assert decoder(None, at) == [(None, False, round(at - 2.0, 1))]
     same = replace(found, onset=3.0)
     dec = EyeMessageDecoder(4 * stream.HALF, mode="morse", levels=levels)
-    dec._held = (unreadable("eye_morse", "given up", 3.0, at, at), 6.0, (hold, 4 * stream.HALF), -np.inf)
+    given_up = unreadable("eye_morse", "given up", 3.0, at, at)
+    dec._held = eye_messages._HeldMessage(given_up, 6.0, (hold, 4 * stream.HALF), -np.inf, [])
     assert dec._held_or_split(same, at) == same and not dec._queue
 
 

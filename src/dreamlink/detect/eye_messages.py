@@ -353,6 +353,32 @@ def _count_like(body: Sequence[Sweep], full: float) -> bool:
 EYE_MODES: tuple[str, ...] = ("auto", "count", "morse")
 
 
+@dataclass(frozen=True)
+class _HeldMessage:
+    """A message given up unreadable when a detector frame gave way (:meth:`EyeMessageDecoder._give_way`),
+    held until the missed-opening check on that frame (:meth:`EyeMessageDecoder._held_or_split`).
+
+    Attributes
+    ----------
+    message : Decoded
+        The unreadable message.
+    body_t0 : float
+        Where its body started (s).
+    pace : tuple of float
+        Its sender's hold (s) and full swing (V).
+    since : float
+        End (s) of the message before it.
+    openings : list of list of Sweep
+        The detector frames it had passed over: where a message it ran on into may have opened.
+    """
+
+    message: Decoded
+    body_t0: float
+    pace: tuple[float, float]
+    since: float
+    openings: list[list[Sweep]]
+
+
 def _check_eye_mode(mode: str) -> None:
     if mode not in EYE_MODES:
         raise ValueError(f"mode must be 'auto', 'count' or 'morse', got {mode!r}")
@@ -426,12 +452,7 @@ class EyeMessageDecoder:
         # A detector frame that may be the closing frame of a message whose opening it missed,
         # checked once the trace shows its last look (:meth:`_missed_opening`).
         self._missed_check: list[Sweep] | None = None
-        # A message given up as unreadable when a detector frame gave way (:meth:`_give_way`), held
-        # until the missed-opening check on that frame (:meth:`_held_or_split`): the unreadable
-        # message, its body start (s), pace and the end of the message before it, and the frames it
-        # had passed over (where a message it ran on into may have opened).
-        self._held: tuple[Decoded, float, tuple[float, float], float] | None = None
-        self._held_openings: list[list[Sweep]] = []
+        self._held: _HeldMessage | None = None
         self._passed_over: list[list[Sweep]] = []  # detector frames the open message did not give way to
         # Messages decided at one time beyond the first, with the pace and previous end they are read
         # with (:meth:`update`).
@@ -1053,7 +1074,8 @@ class EyeMessageDecoder:
         found = self._read_whole(frame, t0, pace)
         # A swallowed opening frame is often one the tentative message declined: natural movements
         # after the last closing frame can make a reading from there put the opening among them.
-        for other in (self._declined if self._tentative else []) + self._held_openings:
+        held = [] if self._held is None else self._held.openings
+        for other in (self._declined if self._tentative else []) + held:
             if found is not None:
                 break
             if t0 < other[0].onset < frame[0].onset:
@@ -1085,23 +1107,24 @@ class EyeMessageDecoder:
         when a message is given up; else unreadable), and the found message follows it. ``now`` (s)
         is the time of the decision.
         """
-        assert self._held is not None
-        (held, body_t0, pace, since), self._held, self._held_openings = self._held, None, []
+        held, self._held = self._held, None
+        assert held is not None
+        given_up, pace = held.message, held.pace
         if found is None:
-            self._queue.append((held, pace, since))  # (read with its own sender's pace)
+            self._queue.append((given_up, pace, held.since))  # (read with its own sender's pace)
             return None
-        if found.onset <= held.onset + REOPEN_SHIFT_SEC:
+        if found.onset <= given_up.onset + REOPEN_SHIFT_SEC:
             return found  # (the same message, read from its own opening)
-        first: Decoded = unreadable("eye_morse", held.reason, held.onset, found.onset - 0.1, now)
+        first: Decoded = unreadable("eye_morse", given_up.reason, given_up.onset, found.onset - 0.1, now)
         if self.levels is not None:
-            t, lv = self.levels(body_t0, found.onset - 0.1)
+            t, lv = self.levels(held.body_t0, found.onset - 0.1)
             read, frame_end = decode_eye_morse_framed(
-                t, lv, 0.5 * pace[1], pace[0], held.onset, against_plain=False
+                t, lv, 0.5 * pace[1], pace[0], given_up.onset, against_plain=False
             )
             if read.ok:
                 first = replace(read, end=frame_end, detected_at=now)
         # Both read with their own sender's pace (:meth:`update`), in time order.
-        self._queue += [(first, pace, since), (found, (self._hold, self._full), first.end)]
+        self._queue += [(first, pace, held.since), (found, (self._hold, self._full), first.end)]
         return None
 
     def _from_declined(self, closing: Sequence[Sweep]) -> Decoded | None:
@@ -1183,15 +1206,17 @@ class EyeMessageDecoder:
         # (:meth:`_reopen_if_misplaced`).
         if frame[0].onset >= opened[-1].end + shortest_message_sec(self._hold):
             res = self._given_up(t, lv, at, "no closing LRLR frame before the next one", frame[0].onset)
-        held = (res, self._body_t0, (self._hold, self._full), self._last_close_end)
-        passed_over = self._passed_over
-        self._start(frame)
         if res is not None and not res.ok and self._by_reading and self._held is None:
             # The open message may have run on (its closing frame missed) through a whole message
             # whose opening frame it passed over: then this frame closes that one
             # (:meth:`_held_or_split`).
-            self._missed_check, self._held, self._held_openings = frame, held, passed_over
+            self._held = _HeldMessage(
+                res, self._body_t0, (self._hold, self._full), self._last_close_end, self._passed_over
+            )
+            self._start(frame)
+            self._missed_check = frame
             return True, None
+        self._start(frame)
         return True, res
 
     def _given_up(self, t: np.ndarray, lv: np.ndarray, at: float, why: str, end: float) -> Decoded:
