@@ -436,35 +436,23 @@ def run_pass(
     return data, truths, calib
 
 
-def rem_words_draw(bg: Background, seed: int) -> Score:
-    """The draw of :func:`rem_morse_draw` with the same seed (the same messages, senders and times),
-    read as the answer to a question whose ``choices`` are :data:`WORDS` (the decoder's vocabulary)."""
-    rng = np.random.default_rng(seed)
-    sc = Score()
-    for _ in range(EYE_MORSE_PASSES):
-        run_pass(bg, "eye_morse", rng, sc, vocabulary=tuple(WORDS))
-    return sc
-
-
-def rem_lexicon_draw(
-    bg: Background, seed: int, nonwords: bool = False, lexicon: str | None = "english"
+def rem_draw(
+    bg: Background,
+    seed: int,
+    vocabulary: tuple[str, ...] = (),
+    lexicon: str | None = None,
+    texts: str = "words",
 ) -> Score:
-    """The draw of :func:`rem_morse_draw` with the same seed, read as free text with ``lexicon``; with
-    ``nonwords`` a draw of :func:`nonword` messages from that seed instead."""
+    """A draw of REM eye-Morse with its own seed, as many passes as the main table, read with a
+    ``vocabulary`` (a question's choices) or a ``lexicon``, sending ``texts`` (:func:`inject_eye`).
+
+    With the defaults' ``texts`` and the seed of a :func:`rem_morse_draw`, the same messages, senders
+    and times as that draw.
+    """
     rng = np.random.default_rng(seed)
     sc = Score()
     for _ in range(EYE_MORSE_PASSES):
-        run_pass(bg, "eye_morse", rng, sc, lexicon=lexicon, texts="nonwords" if nonwords else "words")
-    return sc
-
-
-def rem_yes_no_draw(bg: Background, seed: int, known: bool) -> Score:
-    """A draw of REM eye-Morse answers to a yes/no question (:data:`YES_NO`), read as free text or,
-    ``known``, with the question's choices."""
-    rng = np.random.default_rng(seed)
-    sc = Score()
-    for _ in range(EYE_MORSE_PASSES):
-        run_pass(bg, "eye_morse", rng, sc, vocabulary=YES_NO if known else (), texts="yes_no")
+        run_pass(bg, "eye_morse", rng, sc, vocabulary=vocabulary, lexicon=lexicon, texts=texts)
     return sc
 
 
@@ -574,7 +562,7 @@ def main() -> None:
     words_draws: list[Score] = []
     if draws:
         with ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
-            for sc in pool.map(rem_words_draw, [bgs[0]] * len(seeds), seeds):
+            for sc in pool.map(rem_draw, [bgs[0]] * len(seeds), seeds, [tuple(WORDS)] * len(seeds)):
                 words_draws.append(sc)
                 print(
                     f"  .. eye_morse REM draw {len(words_draws)}/{len(seeds)} with the words known  "
@@ -588,8 +576,9 @@ def main() -> None:
         jobs_yn = [(known, seed) for seed in seeds[:YES_NO_DRAWS] for known in (False, True)]
         with ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
             found = pool.map(
-                rem_yes_no_draw, [bgs[0]] * len(jobs_yn), [j[1] for j in jobs_yn], [j[0] for j in jobs_yn]
-            )
+                rem_draw, [bgs[0]] * len(jobs_yn), [j[1] for j in jobs_yn],
+                [YES_NO if j[0] else () for j in jobs_yn], [None] * len(jobs_yn), ["yes_no"] * len(jobs_yn),
+            )  # fmt: skip
             for (known, _), sc in zip(jobs_yn, found, strict=True):
                 yes_no_draws.setdefault(known, []).append(sc)
                 print(
@@ -605,8 +594,8 @@ def main() -> None:
         jobs += [(True, lexicon, seed) for seed in seeds[:NONWORD_DRAWS] for lexicon in (None, "english")]
         with ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
             found = pool.map(
-                rem_lexicon_draw, [bgs[0]] * len(jobs), [j[2] for j in jobs], [j[0] for j in jobs],
-                [j[1] for j in jobs],
+                rem_draw, [bgs[0]] * len(jobs), [j[2] for j in jobs], [()] * len(jobs), [j[1] for j in jobs],
+                ["nonwords" if j[0] else "words" for j in jobs],
             )  # fmt: skip
             for (nonwords, lexicon, _), sc in zip(jobs, found, strict=True):
                 lexicon_draws.setdefault((nonwords, lexicon), []).append(sc)
