@@ -534,14 +534,14 @@ def test_a_word_the_message_reads_as_keeps_its_reading_and_another_word_is_unsur
     assert len(other) == 1 and other[0].value in YES_NO_OK and other[0].confidence < 0.3
 
 
-def real_rem_ok(shared_data, seed: int):
-    """Real REM EOG (from 100 s, 60 s long, volts) with one "OK" injected at 10 s: render ``seed`` of a
-    sender at three quarters of the calibrated swing (half swing 200 µV). Returns (data, fs, trace)."""
+def real_rem_ok(shared_data, seed: int, text: str = "OK", start: float = 100.0):
+    """Real REM EOG (from ``start`` s, 60 s long, volts) with ``text`` injected at 10 s: render ``seed``
+    of a sender at three quarters of the calibrated swing (half swing 200 µV). Returns (data, fs, trace)."""
     d = np.load(real_file(shared_data, "yasa/eog_rem_256Hz_first600s.npz"))
     fs = float(d["sf"])
-    data = np.asarray(d["data"], float)[:, int(100.0 * fs) : int(160.0 * fs)] * 1e-6
+    data = np.asarray(d["data"], float)[:, int(start * fs) : int((start + 60.0) * fs)] * 1e-6
     rng = np.random.default_rng(seed)
-    trace = render_gaze(eye_code.eye_morse("OK", 0.6), fs, rng=rng, jitter=0.2, gain=0.75)
+    trace = render_gaze(eye_code.eye_morse(text, 0.6), fs, rng=rng, jitter=0.2, gain=0.75)
     e1, e2 = gaze_to_eog(trace.gaze, 200e-6)
     i0 = int(10.0 * fs)
     data[0, i0 : i0 + e1.size] += e1
@@ -569,6 +569,25 @@ def test_free_text_spelling_a_non_word_is_read_as_the_nearby_word_of_a_lexicon(s
     assert msgs[0].onset == free[0].onset and msgs[0].data["detected_at"] == free[0].data["detected_at"]
     closing_end = at + trace.sweeps[-2].onset + trace.sweeps[-2].duration
     assert msgs[0].data["detected_at"] - closing_end <= 0.5
+
+
+@pytest.mark.parametrize(("seed", "start", "spelled"), [(1, 300.0, "I A T"), (4, 500.0, "IAM")])
+def test_a_lexicon_groups_spoiled_letters_into_the_words_sent(shared_data, seed, start, spelled):
+    # Real REM EOG: natural REMs under this "I AM" stretch a letter gap into a word gap and split
+    # the M's dash ("I A T": all letters, but a lone "T" among words is taken for a spoiled reading),
+    # or shorten the word gap to a letter gap ("IAM").
+    data, fs, _ = real_rem_ok(shared_data, seed, "I AM", start)
+    info = SourceInfo(("E1", "E2"), ("eog", "eog"), fs)
+
+    def messages(lexicon: str | None):
+        res = detect_array(data, info, "E1", "E2", calibration=Calibration(800e-6), eye_code="morse",
+                           rem_events=False, lexicon=lexicon)
+        return [e for e in res.events if e.trial_type == "message"]
+
+    assert [m.value for m in messages(None)] == [spelled]
+    msgs = messages("english")
+    assert [m.value for m in msgs] == ["I AM"]
+    assert msgs[0].data["spelled"] == spelled
 
 
 @pytest.mark.parametrize("text", ["QTH", "XZ", "HI MOM"])

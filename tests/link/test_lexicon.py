@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from dreamlink.link.lexicon import Lexicon, english, lexicon_named
+from dreamlink.link.lexicon import (
+    COMMON_WORDS,
+    LONE_LETTER_WORDS,
+    Lexicon,
+    english,
+    lexicon_named,
+)
 
 
 def test_the_english_lexicon_has_common_words_and_every_single_letter():
@@ -14,6 +20,11 @@ def test_the_english_lexicon_has_common_words_and_every_single_letter():
         assert text in words
     for text in ("TTK", "RTD", "YES TTK", ""):
         assert text not in words
+    # Among other words a lone letter is a spoiled reading, unless it is the word "A" or "I".
+    for text in ("N M", "O A", "I A T", "S AM"):
+        assert text not in words
+    for text in ("I AM", "A DREAM", "ROOM 4"):
+        assert text in words
     assert words.words[0] == "THE"  # most frequent first
 
 
@@ -26,6 +37,12 @@ def test_the_english_lexicon_has_common_words_and_every_single_letter():
         ("LUNEID", "LUCID"),  # a C split into N and E
         ("I OS", "SOS"),  # the first S's last dot read as a word gap
         ("RO UP", "GO UP"),  # one word of several
+        # Letters grouped into words differently (real REM EOG, tuning draws of the benchmark):
+        ("GOUP", "GO UP"),  # a word gap read as a letter gap
+        ("N M", "NO"),  # a letter gap read as a word gap, and a dash lost
+        ("O A", "OK"),
+        ("I A T", "I AM"),  # "AT" is a word; "AM" one more edit away
+        ("S AM", "I AM"),  # one dot too many in a lone letter
     ],
 )
 def test_the_word_meant_is_among_the_words_near_a_spoiled_spelling(spelled, meant):
@@ -43,6 +60,18 @@ def test_nearness_is_counted_in_morse_edits():
     # Several words: only a message with a single non-word gets a replacement.
     assert words.near("OK TTK", max_edits=2) == ["OK OK", "OK ON"]
     assert words.near("TTK TTK", max_edits=2) == []
+
+
+def test_letters_are_grouped_into_common_words_only():
+    words = english()
+    near = words.near("LECID", max_edits=2, limit=16)
+    assert "LUCID" in near
+    # "LE CID" is one gap away, but both are rare words (a French article, a name)
+    assert "LE CID" not in near
+    common = set(words.words[:COMMON_WORDS]) | LONE_LETTER_WORDS
+    regrouped = [text for spelled in ("LECID", "GOUP") for text in words.near(spelled, 2, 16) if " " in text]
+    assert "GO UP" in regrouped
+    assert all(w in common for text in regrouped for w in text.split())
 
 
 def test_an_unknown_lexicon_is_refused_with_the_names():
