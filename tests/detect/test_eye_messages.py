@@ -590,6 +590,32 @@ def test_a_lexicon_groups_spoiled_letters_into_the_words_sent(shared_data, seed,
     assert msgs[0].data["spelled"] == spelled
 
 
+def test_a_message_whose_closing_frame_no_one_found_closes_once_no_element_follows(shared_data, monkeypatch):
+    # Real REM EOG from 340 s: natural REMs spoil this "SEA"'s closing frame (render seed 0) so that
+    # neither the sweep detector nor the level screen finds it, and go on after it.
+    data, fs, trace = real_rem_ok(shared_data, 0, "SEA", 340.0)
+    info = SourceInfo(("E1", "E2"), ("eog", "eog"), fs)
+    closing_end = 10.0 + trace.sweeps[-2].onset + trace.sweeps[-2].duration
+
+    def messages():
+        res = detect_array(data, info, "E1", "E2", calibration=Calibration(800e-6), eye_code="morse",
+                           rem_events=False)
+        return [e for e in res.events if e.trial_type == "message"]
+
+    msgs = messages()
+    assert [m.value for m in msgs] == ["SEA"]
+    # Read once the trace after its frame has held no element for 1.6 word gaps + 1 s.
+    word_gap = eye_code.WORD_GAP_UNITS * eye_code.morse_unit(0.6)
+    silence = eye_messages.SILENT_WORD_GAPS * word_gap + eye_messages.SILENT_MARGIN_SEC
+    latency = msgs[0].data["detected_at"] - closing_end
+    assert silence <= latency <= silence + 3.0
+    assert abs(msgs[0].onset + msgs[0].duration - closing_end) < 1.0  # it ends at its own frame
+    # Without the check, it waits for a pause without sweeps, which the recording's end brings.
+    monkeypatch.setattr(eye_messages, "SILENT_EVERY_SEC", float("inf"))
+    late = messages()
+    assert [m.value for m in late] == ["SEA"] and late[0].data["detected_at"] >= 60.0
+
+
 @pytest.mark.parametrize("text", ["QTH", "XZ", "HI MOM"])
 def test_a_lexicon_leaves_clean_text_as_sent(text):
     # A code sent cleanly is no word, but no word explains its trace nearly as well; words stay words.

@@ -80,6 +80,10 @@ jitter).
   message up; with no message open they open one tentatively
   (:meth:`EyeMessageDecoder._level_opening`), reported only if a closing frame follows and its
   body reads with the code's rests.
+* A closing frame spoiled beyond both is found by reading the whole body once the trace has held no
+  element for longer than any rest inside a message (1.6 word gaps + 1 s): the message closes
+  there, instead of when no sweep at all came for :data:`EYE_MAX_PAUSE_SEC`, which natural REMs put
+  off by tens of seconds (:meth:`EyeMessageDecoder._silent_since_frame`).
   ``mode="auto"`` reads a body of full swings without centre rests as a count, so the
   one-element message "E" is only read when ``mode="morse"``.
 * With the words known (a design's question with ``choices``: :attr:`EyeMessageDecoder.vocabulary`),
@@ -268,6 +272,22 @@ WORD_BACK_SEC = 1.0
 #: or for a message that did not read (:meth:`EyeMessageDecoder._in_vocabulary`), is taken at this
 #: confidence or more.
 MISSED_OPENING_WORD_CONF = 0.5
+#: A free-text eye-Morse message whose closing frame no one found closes on a frame found in its
+#: gaze trace (:meth:`EyeMessageDecoder._silent_since_frame`) once the trace after that frame has held
+#: no element for this many word gaps (7 units, :func:`~dreamlink.link.eye_code.morse_unit`) plus
+#: :data:`SILENT_MARGIN_SEC`: longer than any rest inside a message (senders stretch rests by up to
+#: a fifth, and an element spoiled by natural REMs may not read). On the tuning draws of
+#: ``benchmarks/signals.py`` (seeds 101–106) 1.3 word gaps closed an "I AM" inside its word gap,
+#: 1.6 did not. With 1.6, REM eye-Morse character errors there went from 89 to 70 of 858 (a message
+#: that ran on into the next was closed before it) and the latency p99 from 18.6 s to 16.2 s; on
+#: seeds 107–112 (held out) the text read was the same (62 of 856) and the p99 went from 21.7 s to
+#: 15.8 s.
+SILENT_WORD_GAPS = 1.6
+SILENT_MARGIN_SEC = 1.0
+#: ...looked for at most this often (s of stream time; a whole-body reading costs ~10 ms), and only
+#: once no sweep came for :data:`SILENT_QUIET_SEC` (s): not while a frame may be under way.
+SILENT_EVERY_SEC = 1.0
+SILENT_QUIET_SEC = 1.0
 #: With a lexicon (:meth:`EyeMessageDecoder._in_lexicon`), the extra cost (blocks of the gaze
 #: trace's reading) of reading a message as the non-word it was read as rather than as a lexicon
 #: word: a word is taken when its reading costs at most this much more than the non-word's. Set on
@@ -468,6 +488,7 @@ class EyeMessageDecoder:
         self._level_frame_end = -np.inf
         self._level_opened = False  # the open message was opened on a frame found in the level
         self._count_read_at = -np.inf  # when the open count's whole trace was last read
+        self._silent_looked = -np.inf  # when the open message was last looked at for its end
         self._apply_mode()
 
     def expect(self, mode: str, vocabulary: Sequence[str] = (), lexicon: Lexicon | None = None) -> None:
@@ -1297,6 +1318,9 @@ class EyeMessageDecoder:
                     self._open = None
                     self._body = []
                     return None
+        res = self._silent_since_frame(now, quiet)
+        if res is not None:
+            return res
         longest_rest = 1.3 * eye_code.WORD_GAP_UNITS * eye_code.morse_unit(self._hold)  # a word gap, +30 %
         too_long = self._counts_by_level and now - self._open[-1].end > count_time_limit(self._hold)
         if quiet >= max(EYE_MAX_PAUSE_SEC, longest_rest + 2.0) or too_long:
@@ -1320,6 +1344,52 @@ class EyeMessageDecoder:
             kind = "count" if self.mode == "count" else "eye_morse"
             return unreadable(kind, "no closing LRLR frame", onset, self._last_end, now)
         return None
+
+    def _silent_since_frame(self, now: float, quiet: float) -> Decoded | None:
+        """Close the open free-text eye-Morse message on a closing frame found in its gaze trace, once
+        no element has followed that frame for longer than any rest inside a message.
+
+        When natural REMs spoil a closing frame so that neither the detector nor the level screen
+        (:meth:`_level_closing`) finds it, the message used to wait until no sweep came for
+        :data:`EYE_MAX_PAUSE_SEC`, which in REM sleep, with natural REMs going on, took 10–40 s,
+        and a message that ran on into the next one was read with it. Instead, at most every
+        :data:`SILENT_EVERY_SEC`, when the last :data:`SILENT_WORD_GAPS` word gaps (+
+        :data:`SILENT_MARGIN_SEC`) of the trace read as no eye-Morse
+        (:func:`~.decode_eye_morse_path`), the whole body is read up to a closing frame found in it
+        (as a message given up is, :meth:`_given_up`); a frame that ended before that silence
+        closes the message. Not for counts, a message re-opened tentatively, or while a detector
+        frame is pending or a weak one waits (they have their own rules).
+        """
+        if (
+            not self._by_reading
+            or self.levels is None
+            or self._counts_by_level
+            or self.mode == "count"
+            or self._tentative
+            or self._pending
+            or self._weak is not None
+            or quiet < SILENT_QUIET_SEC
+            or now < self._silent_looked + SILENT_EVERY_SEC
+        ):
+            return None
+        assert self._open is not None
+        word_gap = eye_code.WORD_GAP_UNITS * eye_code.morse_unit(self._hold)
+        silence = SILENT_WORD_GAPS * word_gap + SILENT_MARGIN_SEC
+        if now - self._body_t0 < silence + 2.0:
+            return None
+        self._silent_looked = now
+        t, lv = self.levels(now - silence, now)
+        if decode_eye_morse_path(t, lv, 0.5 * self._full, self._hold).ok:
+            return None
+        t, lv = self.levels(self._body_t0, now)
+        read, frame_end = self._own_closing(t, lv, self._open[0].onset, against_plain=False)
+        if not read.ok or frame_end > now - silence + CLOSING_LOOK_SEC:
+            return None
+        # (a frame after this one looks for a missed opening only after it, :meth:`_missed_opening`)
+        self._level_frame_end = self._last_close_end = frame_end
+        self._open = None
+        self._body = []
+        return replace(read, end=frame_end, detected_at=now)
 
     def _level_closing(self, now: float) -> Decoded | None:
         """Close the open eye-Morse message on a closing frame the detector missed, found in the gaze level.
