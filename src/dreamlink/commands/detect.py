@@ -61,7 +61,8 @@ from dreamlink.errors import InputFileError
     type=click.Choice(["english"]),
     default=None,
     help="Free-text eye-Morse that spells a non-word is read again as the nearby words of this lexicon "
-    "(\"MK\" -> \"OK\": natural REMs spoiled a dash); a word is taken when it fits the eye trace about "
+    "(\"MK\" -> \"OK\": natural REMs spoiled a dash; \"IAM\" -> \"I AM\": they shortened the rest between "
+    "words); a word is taken when it fits the eye trace about "
     "as well, and the events' data keep what was spelled. Off by default: codes and call signs stay as sent.",
 )
 @click.option(
