@@ -56,6 +56,9 @@ LONE_LETTER_WORDS = frozenset({"A", "I"})
 #: foreign words of the subtitles) would read the gaze trace almost as well as the non-word itself.
 COMMON_WORDS = 3000
 
+#: Messages of more letters than this are not re-grouped into words (the groupings grow as 2^n).
+REGROUP_MAX_LETTERS = 12
+
 #: Lexicons a decoder can be given by name (``--lexicon`` on the command line).
 LEXICON_NAMES = ("english",)
 
@@ -106,6 +109,7 @@ class Lexicon:
         return len(self.words)
 
     def _is_word(self, word: str, among_others: bool) -> bool:
+        """Whether ``word`` is a lexicon word, standing alone or ``among_others`` words of a text."""
         if among_others and len(word) == 1 and word.isalpha():
             return word in LONE_LETTER_WORDS
         return word in self._known
@@ -114,7 +118,8 @@ class Lexicon:
         """Texts made of lexicon words whose Morse is at most ``max_edits`` edits from ``text``'s.
 
         An edit adds, drops or changes one element (dot, dash) or gap; a letter gap read as a word
-        gap is one edit ("I AM" read "I A T": the gap in "AT" and the dash split in two, two edits).
+        gap is one edit ("I AM" read "I A T": the gap before the M read as a word gap and one of
+        its dashes lost, two edits).
         Found are: whole-message words ("N M" → "NO"); the text with its letters grouped into
         words differently ("GOUP" → "GO UP"); and either of these with one word replaced by a near
         word ("I AN" → "I AM"), a word that is no word if there is one. Texts of several words are
@@ -183,10 +188,6 @@ def _closest(lexicon: Lexicon, code: str, max_edits: int, limit: int) -> list[tu
         code, lexicon._codes, scorer=Levenshtein.distance, score_cutoff=max_edits, limit=4 * limit
     )
     return sorted(((lexicon.words[i], int(d)) for _, d, i in hits), key=lambda h: h[1])
-
-
-#: Messages of more letters than this are not re-grouped into words (the groupings grow as 2^n).
-REGROUP_MAX_LETTERS = 12
 
 
 def _regroupings(words: list[str], max_changes: int) -> list[tuple[list[str], int]]:
