@@ -1385,10 +1385,7 @@ class EyeMessageDecoder:
         read, frame_end = self._own_closing(t, lv, self._open[0].onset, against_plain=False)
         if not read.ok or frame_end > now - silence + CLOSING_LOOK_SEC:
             return None
-        # (a frame after this one looks for a missed opening only after it, :meth:`_missed_opening`)
-        self._level_frame_end = self._last_close_end = frame_end
-        self._open = None
-        self._body = []
+        self._closed_at(frame_end)
         return replace(read, end=frame_end, detected_at=now)
 
     def _level_closing(self, now: float) -> Decoded | None:
@@ -1466,10 +1463,16 @@ class EyeMessageDecoder:
         """End the open count at ``end`` (s: its closing frame's fourth look), read from the closing
         reading ``test``; ``at`` (s) is the time of the decision."""
         res = self._count_read(test, end, at)
+        self._closed_at(end)
+        return res
+
+    def _closed_at(self, end: float) -> None:
+        """No message open any more: the last one ended at ``end`` (s), the end of its closing frame
+        found in the gaze level (a frame after it looks for a missed opening only after it,
+        :meth:`_missed_opening`; the detector's late sweeps of that frame are not the next body's)."""
         self._level_frame_end = self._last_close_end = end
         self._open = None
         self._body = []
-        return res
 
     def _count_read(self, test: TraceReading, end: float, at: float) -> Decoded:
         """The open count read from its closing reading ``test`` (:func:`~.count_of`), or from the whole

@@ -79,7 +79,7 @@ class Lexicon:
     name: str
     words: tuple[str, ...]
     _codes: tuple[str, ...] = field(repr=False, compare=False, default=())
-    _known: frozenset[str] = field(repr=False, compare=False, default=frozenset())
+    _rank: dict[str, int] = field(repr=False, compare=False, default_factory=dict)  # 0: most frequent
 
     @classmethod
     def of(cls, name: str, words: list[str]) -> Lexicon:
@@ -93,7 +93,7 @@ class Lexicon:
                 kept[text] = morse.code_string(text)
             except morse.MorseEncodingError:
                 continue
-        return cls(name, tuple(kept), tuple(kept.values()), frozenset(kept))
+        return cls(name, tuple(kept), tuple(kept.values()), {word: i for i, word in enumerate(kept)})
 
     def __contains__(self, text: object) -> bool:
         """Whether every word of ``text`` is in the lexicon.
@@ -112,7 +112,7 @@ class Lexicon:
         """Whether ``word`` is a lexicon word, standing alone or ``among_others`` words of a text."""
         if among_others and len(word) == 1 and word.isalpha():
             return word in LONE_LETTER_WORDS
-        return word in self._known
+        return word in self._rank
 
     def near(self, text: str, max_edits: int = 2, limit: int = 12) -> list[str]:
         """Texts made of lexicon words whose Morse is at most ``max_edits`` edits from ``text``'s.
@@ -166,17 +166,8 @@ class Lexicon:
         """Frequency rank of the rarest word of ``text`` (0: the most frequent word)."""
         return max(self._rank.get(word, len(self.words)) for word in text.split())
 
-    @property
-    def _rank(self) -> dict[str, int]:
-        return _ranks(self)
-
     def _closest(self, code: str, max_edits: int, limit: int) -> list[tuple[str, int]]:
         return _closest(self, code, max_edits, limit)
-
-
-@lru_cache(maxsize=8)
-def _ranks(lexicon: Lexicon) -> dict[str, int]:
-    return {word: i for i, word in enumerate(lexicon.words)}
 
 
 @lru_cache(maxsize=4096)
