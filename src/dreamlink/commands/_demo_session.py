@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -152,6 +153,20 @@ def _wait_relay(base: str, sid: str, token: str, timeout: float) -> list[dict]:
     return relays
 
 
+def clear_earlier_session(folder: Path) -> None:
+    """Remove what an earlier demo session left in ``folder``: the server database and the two
+    rigs' recordings and outboxes (``alice/``, ``bob/``).
+
+    Each demo starts a new session. A rig that found its earlier recording would resume that night
+    where it stopped, after alice's message had gone, and nothing would be relayed this time. Only
+    the demo's own output folder is touched.
+    """
+    for stale in folder.glob("server.sqlite*"):
+        stale.unlink()
+    for dreamer in ("alice", "bob"):
+        shutil.rmtree(folder / dreamer, ignore_errors=True)
+
+
 def run(folder: Path, port: int = 8700, seed: int = 7, keep_serving: float | None = None) -> None:
     """Run the shared session; see the module docstring.
 
@@ -169,9 +184,7 @@ def run(folder: Path, port: int = 8700, seed: int = 7, keep_serving: float | Non
     """
     folder.mkdir(parents=True, exist_ok=True)
     db_path = folder / "server.sqlite"
-    if db_path.exists():
-        for stale in folder.glob("server.sqlite*"):
-            stale.unlink()
+    clear_earlier_session(folder)
     password = "dream-" + secrets.token_hex(3)
     sid, tokens = _setup(db_path, password)
     night = folder / "short_night.txt"
