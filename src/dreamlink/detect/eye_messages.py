@@ -1139,9 +1139,7 @@ class EyeMessageDecoder:
         first: Decoded = unreadable("eye_morse", given_up.reason, given_up.onset, found.onset - 0.1, now)
         if self.levels is not None:
             t, lv = self.levels(held.body_t0, found.onset - 0.1)
-            read, frame_end = decode_eye_morse_framed(
-                t, lv, 0.5 * pace[1], pace[0], given_up.onset, against_plain=False
-            )
+            read, frame_end = self._own_closing(t, lv, given_up.onset, against_plain=False, pace=pace)
             if read.ok:
                 first = replace(read, end=frame_end, detected_at=now)
         # Both read with their own sender's pace (:meth:`update`), in time order.
@@ -1255,13 +1253,18 @@ class EyeMessageDecoder:
         return unreadable("eye_morse", why, onset, end, at)
 
     def _own_closing(
-        self, t: np.ndarray, lv: np.ndarray, onset: float, against_plain: bool = True
+        self,
+        t: np.ndarray,
+        lv: np.ndarray,
+        onset: float,
+        against_plain: bool = True,
+        pace: tuple[float, float] | None = None,
     ) -> tuple[Decoded, float]:
-        """The open message read up to its own closing frame found in its gaze trace ``t``, ``lv``
-        (:func:`~.decode_eye_morse_framed` with the message's pace), and that frame's end (s)."""
-        return decode_eye_morse_framed(
-            t, lv, 0.5 * self._full, self._hold, onset, against_plain=against_plain
-        )
+        """The open message (or one sent at ``pace``, :meth:`_sender`) read up to its own closing
+        frame found in its gaze trace ``t``, ``lv`` (:func:`~.decode_eye_morse_framed`), and that
+        frame's end (s)."""
+        hold, full = self._sender(pace)
+        return decode_eye_morse_framed(t, lv, 0.5 * full, hold, onset, against_plain=against_plain)
 
     def _reads_before(self, frame: Sequence[Sweep], strict_rests: bool = True) -> bool:
         """Whether the gaze trace from the body's start to ``frame`` reads as eye-Morse (with the
