@@ -282,6 +282,10 @@ class Score:
     by_band: dict[str, list[int]] = field(default_factory=dict)
     #: Each decoded message's confidence, character errors and characters.
     confident: list[tuple[float, int, int]] = field(default_factory=list)
+    #: Messages reported again whole after a frame inside them closed them early (``revises``), and
+    #: the character errors of their first readings.
+    revised: int = 0
+    revised_first_errors: int = 0
     #: For each message the lexicon read as a word instead of what it spelled: whether that word
     #: was the text sent.
     respelled: list[bool] = field(default_factory=list)
@@ -340,11 +344,24 @@ def error_cause(e, tr: Truth) -> str:
     return "misread"
 
 
+def final_readings(messages: list) -> list:
+    """The messages without those a later one revised (same onset, ``revises`` in its data): a
+    message closed early on a frame inside its body is reported again, whole, when the rest comes."""
+    revised = {round(e.onset, 3) for e in messages if e.data.get("revises") is not None}
+    last: dict = {}
+    for e in messages:
+        key = round(e.onset, 3)
+        if key in revised and (key not in last or e.data["detected_at"] > last[key].data["detected_at"]):
+            last[key] = e
+    return [e for e in messages if round(e.onset, 3) not in revised or last[round(e.onset, 3)] is e]
+
+
 def score(events, truths: list[Truth], kind: str, sc: Score) -> None:
     if kind == "lrlr":
         cands = [e for e in events if e.trial_type == "lrlr"]
     else:
-        cands = [e for e in events if e.trial_type == "message" and e.data.get("kind") == kind]
+        messages = [e for e in events if e.trial_type == "message" and e.data.get("kind") == kind]
+        cands = final_readings(messages)
     used = set()
     for tr in truths:
         sc.trials += 1
@@ -388,6 +405,10 @@ def score(events, truths: list[Truth], kind: str, sc: Score) -> None:
                 sc.causes[cause] = sc.causes.get(cause, 0) + errors
             if e.data.get("spelled"):
                 sc.respelled.append(value == tr.answer)
+            if e.data.get("revises") is not None:
+                sc.revised += 1
+                first = "" if e.data["revises"] == "unreadable" else str(e.data["revises"])
+                sc.revised_first_errors += levenshtein(first, tr.answer)
         else:
             sc.exact += 1
     sc.false_in_injected += len(cands) - len(used)
@@ -757,7 +778,10 @@ def _summed(scores: list[Score]) -> Score:
     """The scores of several draws as one."""
     total = Score()
     for sc in scores:
-        for name in ("trials", "detected", "exact", "char_errors", "chars", "false_in_injected"):
+        for name in (
+            "trials", "detected", "exact", "char_errors", "chars", "false_in_injected", "revised",
+            "revised_first_errors",
+        ):
             setattr(total, name, getattr(total, name) + getattr(sc, name))
         total.latencies += sc.latencies
         for cause, n in sc.causes.items():
@@ -887,19 +911,27 @@ def print_rem_draws(
     print()
     print(f"### Where the eye-Morse character errors on {bg.name} come from (CER points)")
     print()
-    print("| draws | characters | CER | " + " | ".join(CAUSES) + " |")
-    print("|---|---|---|" + "---|" * len(CAUSES))
+    revised = "revised: messages, their first readings' errors"
+    print("| draws | characters | CER | " + " | ".join(CAUSES) + f" | {revised} |")
+    print("|---|---|---|" + "---|" * len(CAUSES) + "---|")
     rows = (("main table", main_rem), (f"{len(draws)} more", total))
     scored = [(label, sc) for label, sc in rows if sc is not None]
     for label, sc in scored:
         shares = " | ".join(f"{sc.causes.get(c, 0) / max(1, sc.chars):.1%}" for c in CAUSES)
-        print(f"| {label} | {sc.chars} | {sc.char_errors / max(1, sc.chars):.1%} | {shares} |")
+        print(
+            f"| {label} | {sc.chars} | {sc.char_errors / max(1, sc.chars):.1%} | {shares} "
+            f"| {sc.revised}, {sc.revised_first_errors / max(1, sc.chars):.1%} |"
+        )
     print()
     print(
         "Missed: no message matched (all its characters). Closed early: the message ended over 1 s before "
         "its closing frame (a frame that natural REMs and elements made inside the body closed it; the "
         "rest usually comes as an extra message). Ran on: it ended over 1 s after (its closing frame was "
-        "missed and it read on into what followed). Misread: framed right, text wrong."
+        "missed and it read on into what followed). Misread: framed right, text wrong. Revised: messages "
+        "closed early and reported again whole once the rest came (the decoder's revision, same onset, "
+        "`revises` in its data; scored above by the revision, at its own detection time); their first "
+        "readings' character errors, in CER points, are what a listener acting on first readings would "
+        "have had on top."
     )
     print()
     print(f"### Eye-Morse CER on {bg.name} by the sender's gain and by how loud the real REMs under it are")

@@ -15,7 +15,12 @@ from dreamlink.detect.eye_hsmm import (
     words_reading,
 )
 from dreamlink.detect.eye_messages import CLOSING_MIN_GAIN, WHOLE_MIN_FIT, WHOLE_MIN_GAIN
-from dreamlink.detect.eye_reading import decode_count_path, decode_eye_morse_framed, decode_eye_morse_path
+from dreamlink.detect.eye_reading import (
+    decode_count_path,
+    decode_eye_morse_across,
+    decode_eye_morse_framed,
+    decode_eye_morse_path,
+)
 from dreamlink.link import eye_code
 from dreamlink.sim.gestures import gaze_to_eog, render_gaze
 from dreamlink.sources.base import SourceInfo
@@ -86,6 +91,27 @@ def test_morse_path_refuses_what_is_not_the_code():
     long_lv = np.concatenate([pad, lv])
     assert decode_eye_morse_path(long_t, long_lv, 300e-6, 0.6).ok
     assert "rests" in decode_eye_morse_path(long_t, long_lv, 300e-6, 0.6, strict_rests=True).reason
+
+
+def test_reading_across_a_frame_tells_a_frame_inside_a_body_from_a_real_one():
+    # One body "SIT" that some frame closed early (the split put after the S's second dot): read
+    # whole it is the code, and far better than as a message ending in a frame plus another body.
+    t, lv = morse_trace("... .. -")
+    u = eye_code.morse_unit(0.6)
+    whole, gain = decode_eye_morse_across(t, lv, 300e-6, 0.6, frame_end=2.0 + 3 * u)
+    assert whole.ok and whole.text == "SIT" and gain > 10.0
+    # "E", a real closing frame (four looks of one hold in a row), the code's rest, then "T": the
+    # frame's looks read as elements explain the trace worse than the frame does.
+    _, e_lv = morse_trace(".")
+    looks = np.concatenate([np.full(int(round(0.6 / STEP)), g * 300e-6) for g in (1, -1, 1, -1)])
+    rest = np.zeros(int(round(2.6 / STEP)))
+    _, t_lv = morse_trace("-")
+    letter_gap = np.zeros(int(round(5 * u / STEP)))
+    lv = np.concatenate([e_lv[: -int(round(2.0 / STEP))], letter_gap, looks, rest, t_lv])
+    t = (np.arange(lv.size) + 0.5) * STEP
+    frame_end = e_lv.size * STEP - 2.0 + 5 * u + 3 * 0.6
+    whole, gain = decode_eye_morse_across(t, lv, 300e-6, 0.6, frame_end=frame_end)
+    assert gain < 0.0  # (read whole: "EE T")
 
 
 def test_morse_path_spells_letters_only(monkeypatch):

@@ -571,6 +571,32 @@ def test_free_text_spelling_a_non_word_is_read_as_the_nearby_word_of_a_lexicon(s
     assert msgs[0].data["detected_at"] - closing_end <= 0.5
 
 
+@pytest.mark.parametrize(("seed", "first"), [(1, "I"), (3, "E")])
+def test_a_message_closed_early_by_a_frame_inside_it_is_revised_whole(shared_data, monkeypatch, seed, first):
+    # Real REM EOG: natural REMs fill the centre rests between this sender's dots of the "S" of
+    # "SIT": four looks in a row, taken for the closing frame. The message closes early ("I" or
+    # "E"), and the rest comes as a message opened on that frame ("IT"). Once the rest has come, the
+    # whole trace is read again as one body: "SIT", reported with the first reading's onset, as
+    # soon after its real closing frame as any message, saying what the first reading was.
+    data, fs, trace = real_rem_ok(shared_data, seed, "SIT", 420.0)
+    a_v, at = 200e-6, 10.0
+    info = SourceInfo(("E1", "E2"), ("eog", "eog"), fs)
+
+    def messages():
+        res = detect_array(data, info, "E1", "E2", calibration=Calibration(4 * a_v), eye_code="morse",
+                           rem_events=False)
+        return [e for e in res.events if e.trial_type == "message"]
+
+    closing_end = at + trace.sweeps[-2].onset + trace.sweeps[-2].duration
+    msgs = messages()
+    assert [(m.value, m.data.get("revises")) for m in msgs] == [(first, None), ("SIT", first)]
+    assert msgs[1].onset == msgs[0].onset
+    assert msgs[0].data["detected_at"] < closing_end - 10.0  # closed early, inside the body
+    assert 0.0 < msgs[1].data["detected_at"] - closing_end <= 0.5
+    monkeypatch.setattr(eye_messages, "REVISE_MIN_GAIN", np.inf)  # no revisions: two messages
+    assert [(m.value, m.data.get("revises")) for m in messages()] == [(first, None), ("IT", None)]
+
+
 @pytest.mark.parametrize(("seed", "start", "spelled"), [(1, 300.0, "I A T"), (4, 500.0, "IAM")])
 def test_a_lexicon_groups_spoiled_letters_into_the_words_sent(shared_data, seed, start, spelled):
     # Real REM EOG: natural REMs under this "I AM" stretch a letter gap into a word gap and split

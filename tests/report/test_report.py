@@ -230,6 +230,15 @@ def test_timeline_acknowledgement_and_design_states():
     assert list(ds["state"]) == ["idle"]
 
 
+def test_timeline_says_which_reading_a_revised_message_replaces():
+    first = Event(40.0, 30.0, "message", "F", 0.8, "detect.decode",
+                  {"kind": "eye_morse", "detected_at": 70.4})
+    revised = Event(40.0, 75.0, "message", "FLY", 0.7, "detect.decode",
+                    {"kind": "eye_morse", "detected_at": 115.4, "revises": "F"})
+    tl = communication_timeline([first, revised])
+    assert list(tl["what"]) == ["F", "FLY (revises F)"]
+
+
 def test_plain_edf_written_by_dreamlink_keeps_cue_times(tmp_path):
     from dreamlink.report.data import load_recording
 

@@ -46,6 +46,10 @@ class Decoded:
     spelled : str
         When the message was read as a lexicon word instead of the non-word its elements spelled
         (:meth:`~dreamlink.detect.eye_messages.EyeMessageDecoder._in_lexicon`): that non-word.
+    revises : str | None
+        When this message replaces an earlier reading with the same onset, which a frame inside its
+        body closed early (:meth:`~dreamlink.detect.eye_messages.EyeMessageDecoder._revised`): what
+        that reading said (its text, or ``"unreadable"``). ``None`` for a first reading.
     """
 
     kind: str
@@ -58,6 +62,7 @@ class Decoded:
     end: float = 0.0
     detected_at: float = 0.0
     spelled: str = ""
+    revises: str | None = None
 
     def to_event(self) -> Event:
         """The ``message`` event (value ``"unreadable"`` with the reason when not ``ok``)."""
@@ -74,7 +79,8 @@ class Decoded:
                 "reason": self.reason,
                 "detected_at": round(self.detected_at, 4),
             }
-            | ({"spelled": self.spelled} if self.spelled else {}),
+            | ({"spelled": self.spelled} if self.spelled else {})
+            | ({"revises": self.revises} if self.revises is not None else {}),
         )
 
 

@@ -86,6 +86,12 @@ jitter).
   off by tens of seconds (:meth:`EyeMessageDecoder._silent_since_frame`).
   ``mode="auto"`` reads a body of full swings without centre rests as a count, so the
   one-element message "E" is only read when ``mode="morse"``.
+* A frame that natural REMs and elements made inside a body (".." with its centre rest filled)
+  closes a message early, and the rest of it then comes as a message opened on that frame. When
+  that one closes, the two are read again as one body; if that explains the trace better with no
+  more letters, the whole message is reported again with the first one's onset, saying what that
+  one read (:meth:`EyeMessageDecoder._revised`, :attr:`~dreamlink.detect.decoded.Decoded.revises`):
+  "I" then "SIT". The first reading cannot wait for what follows without making every message late.
 * With the words known (a design's question with ``choices``: :attr:`EyeMessageDecoder.vocabulary`),
   an eye-Morse message that reads as no word of them, or does not read, is read again as the word
   that explains its whole gaze trace best, from an opening frame found in the trace
@@ -143,6 +149,7 @@ from dreamlink.detect.eye_reading import (
     decode_count_levels,
     decode_count_path,
     decode_eye_morse,
+    decode_eye_morse_across,
     decode_eye_morse_framed,
     decode_eye_morse_levels,
     decode_eye_morse_path,
@@ -298,6 +305,28 @@ LEXICON_NONWORD_BLOCKS = 4.0
 #: Lexicon words at most this many Morse edits (element, letter gap or word gap) from the reading
 #: are tried, at most :data:`LEXICON_CANDIDATES` of them.
 LEXICON_MAX_EDITS, LEXICON_CANDIDATES = 2, 16
+
+
+#: A message closed early on a frame inside its body is read again whole when that explains the trace
+#: better, by at least this many blocks of cost, than the message and the one opened on its frame
+#: (:meth:`EyeMessageDecoder._revised`).
+REVISE_MIN_GAIN = 0.0
+
+
+@dataclass(frozen=True)
+class _Revisable:
+    """A message whose closing frame re-opened tentatively (:meth:`EyeMessageDecoder._revised`): the
+    message, where its body starts (s), its sender's hold (s) and full swing (V), and the end (s) of
+    the closing frame."""
+
+    message: Decoded
+    body_t0: float
+    pace: tuple[float, float]
+    frame_end: float
+
+
+def _letters(text: str | None) -> int:
+    return len((text or "").replace(" ", ""))
 
 
 def vocabulary_of(words: Sequence[str]) -> tuple[str, ...]:
@@ -489,6 +518,9 @@ class EyeMessageDecoder:
         self._level_opened = False  # the open message was opened on a frame found in the level
         self._count_read_at = -np.inf  # when the open count's whole trace was last read
         self._silent_looked = -np.inf  # when the open message was last looked at for its end
+        # The message whose closing frame the open tentative message opened on, while it may still
+        # turn out to have been closed early (:meth:`_revised`).
+        self._revisable: _Revisable | None = None
         self._apply_mode()
 
     def expect(self, mode: str, vocabulary: Sequence[str] = (), lexicon: Lexicon | None = None) -> None:
@@ -542,13 +574,20 @@ class EyeMessageDecoder:
             pace, since = (self._hold, self._full), self._last_close_end
             res = self._on_sweep(sweep)
             if res is not None:
-                out.append(self._in_vocabulary(res, pace, since))
+                out.append(self._reported(res, pace, since))
         pace, since = (self._hold, self._full), self._last_close_end
         res = self._on_time(now)
         if res is not None:
-            out.append(self._in_vocabulary(res, pace, since))
+            out.append(self._reported(res, pace, since))
         queued, self._queue = self._queue, []
-        out += [self._in_vocabulary(*item) for item in queued]
+        out += [self._reported(*item) for item in queued]
+        return out
+
+    def _reported(self, res: Decoded, pace: tuple[float, float], since: float) -> Decoded:
+        """The message as reported (:meth:`_in_vocabulary`), also kept as the one a revision replaces."""
+        out = self._in_vocabulary(res, pace, since)
+        if self._revisable is not None and self._revisable.message is res:
+            self._revisable = replace(self._revisable, message=out)
         return out
 
     def _in_vocabulary(self, res: Decoded, pace: tuple[float, float], since: float) -> Decoded:
@@ -620,6 +659,7 @@ class EyeMessageDecoder:
 
     def _start(self, frame: list[Sweep], tentative: bool = False) -> None:
         self._open = frame
+        self._revisable = None  # (set by :meth:`_finish` after, for a tentative re-opening)
         self._level_opened = False  # (set by :meth:`_level_opening` after)
         self._pending = []
         self._declined = []
@@ -1114,7 +1154,9 @@ class EyeMessageDecoder:
         else:
             return None
         self._last_close_end = frame[-1].end
-        return replace(found[0], detected_at=now)
+        res = replace(found[0], detected_at=now)
+        self._revisable = _Revisable(res, found[1].segments[0].start, pace, frame[-1].end)
+        return res
 
     def _held_or_split(self, found: Decoded | None, now: float) -> Decoded | None:
         """The message given up unreadable when a detector frame gave way (:meth:`_give_way`), once
@@ -1660,6 +1702,8 @@ class EyeMessageDecoder:
         non-message opens a message for real.
         """
         assert self._open is not None
+        revisable, self._revisable = self._revisable, None
+        body_t0, body_t1, pace = self._body_t0, self._close_onset - 0.05, (self._hold, self._full)
         onset = self._open[0].onset if self._onset_override is None else self._onset_override
         self._onset_override = None
         end = self._body[-1].end
@@ -1724,12 +1768,52 @@ class EyeMessageDecoder:
         self._open = None
         self._body = []
         self._close_frame = None
+        reopened = False
         if fn is decode_eye_morse and frame is not None and len(frame) == 4 and self.levels is not None:
             # After a tentative "message" that does not read, its closing frame is taken as a
             # real opening (it was one: the frame before it was only a closing frame).
-            self._start(frame, tentative=not (tentative and not res.ok) and not opens_next)
+            reopened = not (tentative and not res.ok) and not opens_next
+            self._start(frame, tentative=reopened)
         if tentative and not res.ok:
             return None
-        return Decoded(res.kind, res.ok, res.text, res.symbols, res.confidence, res.reason, onset, end, at)
+        out = Decoded(res.kind, res.ok, res.text, res.symbols, res.confidence, res.reason, onset, end, at)
+        if revisable is not None:  # (also when a reading from its own opening found in the trace
+            # made it no re-opening: :meth:`_reopen_if_misplaced`)
+            out = self._revised(revisable, out, body_t1) or out
+        if reopened and frame is not None and out.ok:
+            if out.revises is not None and revisable is not None:  # (read from the earlier one's body)
+                body_t0, pace = revisable.body_t0, revisable.pace
+            self._revisable = _Revisable(out, body_t0, pace, frame[-1].end)
+        return out
+
+    def _revised(self, earlier: _Revisable, later: Decoded, body_end: float) -> Decoded | None:
+        """The ``earlier`` message and the tentative message ``later`` opened on its closing frame, read
+        again as one message when that frame was inside the body
+        (:func:`~dreamlink.detect.eye_reading.decode_eye_morse_across`): the message it revises.
+
+        Natural REMs that fill an element's centre rest make four looks in a row of ".." or "-..", a
+        frame the closing test takes when it comes (it cannot wait for what follows without making
+        every message late). What follows then tells: a body right after a closing frame, without
+        an opening frame, is no message of the code. The whole trace from the earlier message's body
+        to ``body_end`` (s) is read as one body and taken when it explains the trace at least
+        :data:`REVISE_MIN_GAIN` blocks better than the two messages do, with no more letters than
+        the two: a frame made of elements splits letters ("LE" + "CID" for LUCID), while a real
+        frame read as elements adds some (an opening frame the detector took for the closing
+        frame of a message that ran on, read with the next message: "IAE" + "HI" read "IAE NHI").
+        The revision has the earlier message's onset and says what that one read
+        (:attr:`~.Decoded.revises`).
+        """
+        if self.levels is None or not later.ok or later.kind != "eye_morse":
+            return None
+        hold, full = earlier.pace
+        t, lv = self.levels(earlier.body_t0, body_end)
+        whole, gain = decode_eye_morse_across(
+            t, lv, 0.5 * full, hold, earlier.frame_end, earlier.message.onset, later.end
+        )
+        letters = _letters(earlier.message.text) + _letters(later.text)
+        if not whole.ok or gain < REVISE_MIN_GAIN or _letters(whole.text) > letters:
+            return None
+        first = earlier.message
+        return replace(whole, detected_at=later.detected_at, revises=first.text if first.ok else "unreadable")
 
 

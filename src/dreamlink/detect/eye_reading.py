@@ -16,7 +16,8 @@ Eye-Morse (each symbol one full swing between the extremes, framed by centre res
     :func:`decode_eye_morse_levels` fixation by fixation (a symbol is the level moving from one
     extreme straight across to the other, which natural rapid eye movements, half as large and from
     wherever the eyes are, do not do) and :func:`decode_eye_morse` from the sweeps.
-    :func:`decode_eye_morse_framed` also finds a closing frame the sweep detector missed.
+    :func:`decode_eye_morse_framed` also finds a closing frame the sweep detector missed, and
+    :func:`decode_eye_morse_across` reads across a frame that turns out to have been inside a body.
 Frames in the level
     :func:`level_frame_looks` finds four looks left, right, left, right in a row as they end.
 Timing
@@ -717,6 +718,66 @@ def decode_eye_morse_framed(
     if np.mean([seg.fit for seg in frame]) < FRAMED_MIN_FIT or (against_plain and gain < FRAMED_MIN_GAIN):
         return unreadable(kind, "no closing frame in the gaze trace", onset, end), 0.0
     return path_text(framed[0], onset, frame[-1].end), frame[-1].end
+
+
+def decode_eye_morse_across(
+    times: np.ndarray,
+    levels: np.ndarray,
+    half: float,
+    hold_sec: float,
+    frame_end: float,
+    onset: float = 0.0,
+    end: float = 0.0,
+) -> tuple[Decoded, float]:
+    """Read a message closed at a frame, and the body that followed that frame, as one eye-Morse body.
+
+    A frame that natural REMs and the message's own elements made inside a body ("..", "-.." with
+    their centre rests filled: four looks in a row) closes a message early; the rest of it then
+    comes as a message of its own, opened by that frame. The code has no message that begins right
+    after a closing frame without an opening frame, so once the rest has come the whole trace tells:
+    read as one body (:func:`decode_eye_morse_path`), against read as "a body ending in a closing
+    frame" (:func:`~dreamlink.detect.eye_hsmm.best_path` ``"framed"``) up to ``frame_end`` plus "a
+    body" after it.
+
+    Parameters
+    ----------
+    times, levels : numpy.ndarray
+        Gaze level trace (s, V) from the first message's body to the second's closing frame.
+    half : float
+        The sender's half swing (V).
+    hold_sec : float
+        The sender's hold (s).
+    frame_end : float
+        End (s) of the frame that closed the first message (its fourth sweep).
+    onset, end : float
+        The span (s) of the message read whole.
+
+    Returns
+    -------
+    (Decoded, gain) : tuple
+        The whole body's reading (unreadable when it does not read, or its rests are not the code's)
+        and how much more cheaply it explains the trace than the two messages (blocks of
+        :data:`~dreamlink.detect.eye_hsmm.STEP_SEC`; negative when the frame was a frame).
+    """
+    kind = "eye_morse"
+    times = np.asarray(times, dtype=float)
+    unit, found = morse_body_blocks(times, levels, half, hold_sec)
+    if found is None:
+        return unreadable(kind, "no gaze trace between the LRLR frames", onset, end), -np.inf
+    x = found[1]
+    whole = best_path(x, times, unit, "morse")
+    # The first message's body ends with its closing frame's fourth look, half of which is its own.
+    split = frame_end + 0.5 * hold_sec
+    before = times <= split
+    first = best_path(x[before], times[before], unit, "framed", hold=hold_sec)
+    rest = best_path(x[~before], times[~before], unit, "morse")
+    if whole is None:
+        return unreadable(kind, "the gaze trace does not follow the eye-Morse code", onset, end), -np.inf
+    segs, u, cost = whole
+    if not rests_like_code(segs, hold_sec, u):
+        return unreadable(kind, "the centre rests around the body are not the code's", onset, end), -np.inf
+    split_cost = (first[2] if first is not None else np.inf) + (rest[2] if rest is not None else np.inf)
+    return path_text(segs, onset, end, spoiled_ok=True), float(split_cost - cost)
 
 
 def decode_count_path(

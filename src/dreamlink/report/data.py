@@ -285,9 +285,13 @@ def communication_timeline(events: list[Event]) -> pd.DataFrame:
         else:
             ack = ""
         who = data.get("sender") or e.source or ("dreamer" if kind in SIGNAL_KINDS else "")
+        what = "" if e.value is None else str(e.value)
+        if kind == "message" and data.get("revises") is not None:
+            # The decoder read the message again whole after a frame inside it had closed it early.
+            what += f" (revises {data['revises']})"
         rows.append({
             "time": e.onset, "kind": kind, "sender": str(who), "to": str(data.get("recipient") or ""),
-            "what": "" if e.value is None else str(e.value),
+            "what": what,
             "requested": float(requested) if isinstance(requested, int | float) else np.nan,
             "delivered": np.nan, "acknowledged": ack,
         })
