@@ -281,7 +281,7 @@ WORD_BACK_SEC = 1.0
 MISSED_OPENING_WORD_CONF = 0.5
 #: A free-text eye-Morse message whose closing frame no one found closes on a frame found in its
 #: gaze trace (:meth:`EyeMessageDecoder._silent_since_frame`) once the trace after that frame has held
-#: no element for this many word gaps (7 units, :func:`~dreamlink.link.eye_code.morse_unit`) plus
+#: no element for this many word gaps (10 units, :func:`~dreamlink.link.eye_code.morse_unit`) plus
 #: :data:`SILENT_MARGIN_SEC`: longer than any rest inside a message (senders stretch rests by up to
 #: a fifth, and an element spoiled by natural REMs may not read). On the tuning draws of
 #: ``benchmarks/signals.py`` (seeds 101–106) 1.3 word gaps closed an "I AM" inside its word gap,
