@@ -214,3 +214,22 @@ def test_a_lexicon_reads_a_spoiled_word_and_says_what_was_spelled(run_cli, share
     msgs = [e for e in read_events_tsv(out) if e.trial_type == "message"]
     assert [(m.value, m.data["spelled"]) for m in msgs] == [("OK", "MK")]
     assert "OK (spelled 'MK')" in stdout
+
+
+def test_a_message_closed_early_is_listed_again_whole(run_cli, shared_data, tmp_path):
+    # Real REM EOG with a "SIT" that a frame inside its "S" closed early ("I"): the table keeps both
+    # readings at the same onset, the second saying which it revises, and the listing says so.
+    from tests.detect.test_eye_messages import real_rem_ok
+
+    data, fs, _ = real_rem_ok(shared_data, 1, "SIT", 420.0)
+    edf = tmp_path / "rem.edf"
+    write_edf(edf, data[:, : int(data.shape[1] // fs * fs)], fs, ["E1", "E2"], ["eog", "eog"])
+    cal = Calibration(800e-6).save(tmp_path / "cal.json")
+    out = tmp_path / "text.tsv"
+    code, stdout, stderr = run_cli("detect", str(edf), "--eog", "E1", "--eog-right", "E2", "--calibration",
+                                   str(cal), "--eye-code", "morse", "--out", str(out))
+    assert code == 0, stderr
+    msgs = [e for e in read_events_tsv(out) if e.trial_type == "message"]
+    assert [(m.value, m.data.get("revises")) for m in msgs] == [("I", None), ("SIT", "I")]
+    assert msgs[0].onset == msgs[1].onset
+    assert "SIT (revises 'I')" in stdout

@@ -108,7 +108,9 @@ def command(
 
     The recording is streamed through the same live pipeline a rig runs. Events go to a BIDS-style
     table (onset, duration, trial_type, value, confidence, source, data) with trial types eye_sweep,
-    lrlr, message, rem, rem_density, emg_twitch, arousal, wake.
+    lrlr, message, rem, rem_density, emg_twitch, arousal, wake. An eye-Morse message that a frame
+    inside it closed early is listed again, whole, once the rest has come ("revises" the first
+    reading, at the same onset).
 
     \b
     Examples:
@@ -203,6 +205,8 @@ def command(
             extra = f" ({e.data.get('reason')})" if e.value == "unreadable" else ""
             if e.data.get("spelled"):
                 extra = f" (spelled {e.data['spelled']!r})"
+            if e.data.get("revises") is not None:  # read again whole: a frame inside it closed it early
+                extra += f" (revises {e.data['revises']!r})"
             click.echo(f"  {e.onset:9.2f} s  {e.trial_type:8s} {e.value}{extra}  confidence {e.confidence}")
 
 
