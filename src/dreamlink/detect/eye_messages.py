@@ -1787,9 +1787,9 @@ class EyeMessageDecoder:
         return out
 
     def _revised(self, earlier: _Revisable, later: Decoded, body_end: float) -> Decoded | None:
-        """The ``earlier`` message and the tentative message ``later`` opened on its closing frame, read
-        again as one message when that frame was inside the body
-        (:func:`~dreamlink.detect.eye_reading.decode_eye_morse_across`): the message it revises.
+        """The ``earlier`` message and the message ``later`` opened on its closing frame read again as
+        one (:func:`~dreamlink.detect.eye_reading.decode_eye_morse_across`) when that frame was inside
+        the body: the whole message, revising the earlier one; ``None`` when the frame was a frame.
 
         Natural REMs that fill an element's centre rest make four looks in a row of ".." or "-..", a
         frame the closing test takes when it comes (it cannot wait for what follows without making
