@@ -1725,14 +1725,14 @@ class EyeMessageDecoder:
                 # up. Against the body going on it would often lose: a spoiled frame reads as an
                 # extra letter at little cost ("REDA"), while the code says the message ended
                 # before so long a rest.
-                t, lv = self.levels(self._body_t0, self._close_onset - 0.05)
+                t, lv = self.levels(body_t0, body_t1)
                 framed, frame_end = self._own_closing(t, lv, onset, against_plain=False)
                 if framed.ok:
                     res, end, opens_next = framed, frame_end, True
         elif fn is decode_eye_morse:
             res = decode_eye_morse(inner, self._hold, onset, end, full=self._full)
             if self.levels is not None:
-                t, lv = self.levels(self._body_t0, self._close_onset - 0.05)
+                t, lv = self.levels(body_t0, body_t1)
                 by_level = decode_eye_morse_path(
                     t, lv, 0.5 * self._full, self._hold, onset, end,
                     strict_rests=self._tentative, spoiled_ok=True,
@@ -1752,7 +1752,7 @@ class EyeMessageDecoder:
         else:
             res = decode_count(inner, onset, end)
             if self.levels is not None:
-                t, lv = self.levels(self._body_t0, self._close_onset - 0.05)
+                t, lv = self.levels(body_t0, body_t1)
                 by_level = decode_count_path(t, lv, 0.5 * self._full, self._hold, onset, end)
                 if not by_level.ok:
                     by_level = decode_count_levels(t, lv, 0.5 * self._full, self._hold, onset, end)

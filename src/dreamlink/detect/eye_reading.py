@@ -766,16 +766,15 @@ def decode_eye_morse_across(
         return unreadable(kind, "no gaze trace between the LRLR frames", onset, end), -np.inf
     x = found[1]
     whole = best_path(x, times, unit, "morse")
-    # The first message's body ends with its closing frame's fourth look, half of which is its own.
-    split = frame_end + 0.5 * hold_sec
-    before = times <= split
-    first = best_path(x[before], times[before], unit, "framed", hold=hold_sec)
-    rest = best_path(x[~before], times[~before], unit, "morse")
     if whole is None:
         return unreadable(kind, "the gaze trace does not follow the eye-Morse code", onset, end), -np.inf
     segs, u, cost = whole
     if not rests_like_code(segs, hold_sec, u):
         return unreadable(kind, "the centre rests around the body are not the code's", onset, end), -np.inf
+    # The first message's body ends with its closing frame's fourth look, half of which is its own.
+    before = times <= frame_end + 0.5 * hold_sec
+    first = best_path(x[before], times[before], unit, "framed", hold=hold_sec)
+    rest = best_path(x[~before], times[~before], unit, "morse")
     split_cost = (first[2] if first is not None else np.inf) + (rest[2] if rest is not None else np.inf)
     return path_text(segs, onset, end, spoiled_ok=True), float(split_cost - cost)
 
