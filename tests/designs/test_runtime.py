@@ -367,3 +367,57 @@ def test_a_free_text_question_names_its_lexicon_while_it_is_open():
         ("answer", "OK", "correct")
     ]
     assert rt.awaited_lexicon is None
+
+
+LISTEN = """\
+design: listen
+version: 1
+initial: first
+states:
+  first:
+    on:
+      - trigger: message
+        do: [{mark: {label: heard, value: "{message}"}}]
+        goto: second
+  second:
+    on:
+      - trigger: message
+        do: [{mark: {label: heard_again, value: "{message}"}}]
+        goto: first
+"""
+
+
+def _marks(rt: DesignRuntime) -> list[str]:
+    return [r.value for r in rt.timeline if r.kind == "action" and r.name == "mark"]
+
+
+def test_a_revised_message_acts_once():
+    # The detector reads "F" (a frame inside "FLY" closed it early), then "FLY" again whole with the
+    # same onset: the design acted on "F" and moved on, so the revision is kept in the timeline but
+    # does not fire the next state's trigger. A new message does.
+    rt = DesignRuntime(design_from_text(LISTEN))
+    rt.start(0.0)
+    first = Event(700.0, 20.0, "message", "F", 0.8, "detect", {"kind": "eye_morse"})
+    revised = Event(700.0, 45.0, "message", "FLY", 0.7, "detect", {"kind": "eye_morse", "revises": "F"})
+    new = Event(760.0, 20.0, "message", "HI", 0.9, "detect", {"kind": "eye_morse"})
+    rt.feed(first, at=720.4)
+    rt.feed(revised, at=745.4)
+    assert rt.state == "second" and rt.last_message == "FLY"
+    rows = [(r.kind, r.value, r.detail) for r in rt.timeline if r.kind == "revision"]
+    assert rows == [("revision", "FLY", "revises 'F'; the message began before this state")]
+    rt.feed(new, at=780.4)
+    assert _marks(rt) == ["heard=F", "heard_again=HI"] and rt.state == "first"
+
+
+def test_a_revision_of_a_message_the_design_did_not_move_on_acts():
+    # Nothing fired on the first reading in this state (it began after the state was entered): the
+    # revision is the message the design hears.
+    text = LISTEN.replace("      - trigger: message\n        do: [{mark: {label: heard,",
+                          "      - trigger: {type: message, match: FLY}\n        do: [{mark: {label: heard,")
+    rt = DesignRuntime(design_from_text(text))
+    rt.start(0.0)
+    rt.feed(Event(700.0, 20.0, "message", "F", 0.8, "detect", {"kind": "eye_morse"}), at=720.4)
+    assert rt.state == "first"
+    revised = Event(700.0, 45.0, "message", "FLY", 0.7, "detect", {"kind": "eye_morse", "revises": "F"})
+    rt.feed(revised, at=745.4)
+    assert rt.state == "second" and _marks(rt) == ["heard=FLY"]

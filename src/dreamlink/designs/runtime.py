@@ -28,6 +28,10 @@ Semantics
   message, say) is not taken either: logged ``unsure``, the question asked again. With ``lexicon`` (a
   free-text ``message`` answer, no choices) a rig reads an eye-Morse answer that spells a non-word as
   the nearby word of that lexicon that fits it (:attr:`DesignRuntime.awaited_lexicon`).
+- A message the detector reports again, whole, after a frame inside it closed it early (data
+  ``revises``, same onset as the first reading) acts like any message while the runtime is still in
+  the state it was in when the message began; once the design has moved on (on the first reading or
+  otherwise), it only updates ``message`` and is logged as a ``revision``: one message acts once.
 - Design-wide guards apply to every cue and question prompt (not to alarms): a cue that breaks one is
   skipped and recorded with the reason. The safety layer of :mod:`dreamlink.cues` may still refuse a
   cue; the sink reports that by returning ``False`` and the runtime does not count it.
@@ -231,7 +235,9 @@ class TimelineRow:
 
     ``kind`` is ``trigger`` (a transition fired), ``blocked`` (its ``when:`` failed), ``action``,
     ``skipped`` (a cue broke a guard), ``refused`` (the sink refused it), ``state`` (entered a state),
-    ``answer``, ``unsure`` (an answer below the question's ``min_confidence``), ``timeout`` or ``status``.
+    ``answer``, ``unsure`` (an answer below the question's ``min_confidence``), ``timeout``, ``status``
+    or ``revision`` (a message the detector read again whole, not acted on again:
+    :meth:`DesignRuntime._dispatch`).
     """
 
     t: float
@@ -576,6 +582,13 @@ class DesignRuntime:
         return True, ""
 
     def _dispatch(self, event: Event, t: float) -> None:
+        if _is_revision(event) and event.onset < self.state_entered:
+            # The detector read again, whole, a message that a frame inside it had closed early
+            # (data 'revises'); the design moved on since the message began, on its first reading
+            # or otherwise: the message acts once. The revision stays in the timeline.
+            self._log(t, "revision", event.trial_type, _value_text(event.value),
+                      detail=f"revises {event.data['revises']!r}; the message began before this state")
+            return
         q = self.question
         for tr in self._active():
             if self._matches(tr.trigger, event):
@@ -956,6 +969,13 @@ class DesignRuntime:
              detail: str = "") -> None:
         self.timeline.append(TimelineRow(t, kind, name, value, (self.state or "") if state is None else state,
                                          detail))
+
+
+def _is_revision(event: Event) -> bool:
+    """Whether ``event`` is a message the detector reported again, whole, with the onset of an earlier
+    reading it revises (:attr:`dreamlink.detect.decoded.Decoded.revises`)."""
+    data = event.data if isinstance(event.data, dict) else {}
+    return event.trial_type == "message" and data.get("revises") is not None
 
 
 def _kinds_of(event: Event) -> set[str]:
