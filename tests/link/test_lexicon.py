@@ -74,6 +74,17 @@ def test_letters_are_grouped_into_common_words_only():
     assert all(w in common for text in regrouped for w in text.split())
 
 
+def test_two_lone_letters_in_a_row_are_no_reading():
+    # A spoiled "EI I" or "I E" is one or two edits from "I I", "A A" or "I A": English hardly writes
+    # two lone letters in a row, so none of them is offered; words with one lone letter still are.
+    words = english()
+    for spelled in ("EI I", "I E", "A E", "E A"):
+        near = words.near(spelled, max_edits=2, limit=16)
+        lone = [[len(w) == 1 for w in text.split()] for text in near]
+        assert not any(a and b for flags in lone for a, b in zip(flags, flags[1:], strict=False)), near
+    assert "EN I" in words.near("EI I", 2, 16) and "I AM" in words.near("I A T", 2, 16)
+
+
 def test_an_unknown_lexicon_is_refused_with_the_names():
     with pytest.raises(ValueError, match="english"):
         lexicon_named("klingon")

@@ -123,7 +123,8 @@ class Lexicon:
         Found are: whole-message words ("N M" → "NO"); the text with its letters grouped into
         words differently ("GOUP" → "GO UP"); and either of these with one word replaced by a near
         word ("I AN" → "I AM"), a word that is no word if there is one. Texts of several words are
-        made of the :data:`COMMON_WORDS` only. At most ``limit``, ``text`` itself not among them:
+        made of the :data:`COMMON_WORDS` only, with no two lone letters in a row ("I I"). At most
+        ``limit``, ``text`` itself not among them:
         closest first, then those of fewer words, then those whose rarest word is more frequent.
         """
         text = morse.plain(text)
@@ -143,7 +144,7 @@ class Lexicon:
             if len(words) == 1:
                 continue  # whole-message words were found above
             unknown = [i for i, w in enumerate(words) if not self._is_word(w, True)]
-            if regrouped and not unknown and all(map(self._common, words)):
+            if regrouped and not unknown and all(map(self._common, words)) and _letters_apart(words):
                 add(" ".join(words), regrouped)
             budget = max_edits - regrouped
             if len(unknown) > 1 or budget < 1:
@@ -151,7 +152,7 @@ class Lexicon:
             for i in unknown or range(len(words)):
                 for other, dist in self._closest(morse.code_string(words[i]), budget, limit):
                     changed = words[:i] + [other] + words[i + 1 :]
-                    if other != words[i] and all(map(self._common, changed)):
+                    if other != words[i] and all(map(self._common, changed)) and _letters_apart(changed):
                         add(" ".join(changed), regrouped + dist)
         found.pop(text, None)
         return sorted(found, key=lambda w: (found[w], w.count(" "), self._rarest(w)))[:limit]
@@ -179,6 +180,12 @@ def _closest(lexicon: Lexicon, code: str, max_edits: int, limit: int) -> list[tu
         code, lexicon._codes, scorer=Levenshtein.distance, score_cutoff=max_edits, limit=4 * limit
     )
     return sorted(((lexicon.words[i], int(d)) for _, d, i in hits), key=lambda h: h[1])
+
+
+def _letters_apart(words: list[str]) -> bool:
+    """Whether no two lone-letter words stand next to each other ("I I", "A I"): English hardly writes
+    them, while a spoiled reading makes them easily (a natural REM read as a dot between two letters)."""
+    return not any(len(a) == 1 and len(b) == 1 for a, b in zip(words, words[1:], strict=False))
 
 
 def _regroupings(words: list[str], max_changes: int) -> list[tuple[list[str], int]]:
