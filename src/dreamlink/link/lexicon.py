@@ -144,7 +144,7 @@ class Lexicon:
             if len(words) == 1:
                 continue  # whole-message words were found above
             unknown = [i for i, w in enumerate(words) if not self._is_word(w, True)]
-            if regrouped and not unknown and all(map(self._common, words)) and _letters_apart(words):
+            if regrouped and not unknown and self._go_together(words):
                 add(" ".join(words), regrouped)
             budget = max_edits - regrouped
             if len(unknown) > 1 or budget < 1:
@@ -152,10 +152,14 @@ class Lexicon:
             for i in unknown or range(len(words)):
                 for other, dist in self._closest(morse.code_string(words[i]), budget, limit):
                     changed = words[:i] + [other] + words[i + 1 :]
-                    if other != words[i] and all(map(self._common, changed)) and _letters_apart(changed):
+                    if other != words[i] and self._go_together(changed):
                         add(" ".join(changed), regrouped + dist)
         found.pop(text, None)
         return sorted(found, key=lambda w: (found[w], w.count(" "), self._rarest(w)))[:limit]
+
+    def _go_together(self, words: list[str]) -> bool:
+        """Whether ``words`` may make a text of several words: all common, no two lone letters in a row."""
+        return all(map(self._common, words)) and _letters_apart(words)
 
     def _common(self, word: str) -> bool:
         """Whether ``word`` is one of the :data:`COMMON_WORDS` that may stand among others."""
