@@ -239,7 +239,7 @@ def inject_emg(bg: Background, kind: str, rng: np.random.Generator, spacing: flo
             text = "yes" if answer else "no"
         else:
             text = str(rng.choice(["HI", "OK", "SOS", "NO", "TEA", "ME"]))
-            tw = emg_code.emg_morse(
+            tw = emg_code.emg_morse(  # ending with the end mark, as the code says
                 text, short_sec=short, long_sec=rng.uniform(0.8, 1.1), gap_sec=rng.uniform(0.35, 0.6)
             )
         length = tw[-1].start + tw[-1].duration
@@ -708,6 +708,12 @@ def main() -> None:
     print(
         "Latency = detection time − end of the last sweep of the (closing) LRLR (eye) "
         "or of the last twitch (EMG)."
+    )
+    print(
+        "EMG-Morse messages end with the end mark .-.-. (in the message's duration and latency, not in "
+        "its text): read when the mark's last twitch is detected; a message whose mark was spoiled is "
+        "read after a 5-s pause (the long p99). Yes/no answers close after a 2-s pause: the count of "
+        "twitches is only known once no more come."
     )
     print(
         "Count answers (eye_code='count') close on four looks found in the gaze level after the code's "

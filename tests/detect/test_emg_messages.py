@@ -82,3 +82,60 @@ def test_emg_stream_decoder_ignores_a_lone_twitch():
     assert dec.update([], now=10.0) == []  # lone twitch dropped, no "unreadable"
     out = dec.update([Twitch(20.0, 0.2), Twitch(20.7, 0.2)], now=21.0) + dec.update([], now=30.0)
     assert [d.text for d in out] == ["yes"] and isinstance(out[0], Decoded)
+
+
+def _live(twitches: list[Twitch], until: float) -> list:
+    """Stream twitches as the detector reports them (0.1 s after each ends), 16 updates per second."""
+    dec, out, pending = EmgMessageDecoder("morse"), [], sorted(twitches, key=lambda t: t.onset)
+    for step in range(int(until / 0.0625)):
+        now = step * 0.0625
+        new = [t for t in pending if t.end + 0.1 <= now]
+        pending = pending[len(new) :]
+        out += dec.update(new, now)
+    return out
+
+
+def test_the_end_mark_closes_a_morse_message_at_once():
+    """With the end mark (.-.-.) a message is read when the mark's last twitch is reported, not
+    EMG_MESSAGE_END_SEC later; the mark is not part of the text, and the message spans it. A
+    one-twitch "E" is a message with it, and a lone twitch (ignored) without it."""
+    for text in ("SOS HI", "TEA", "E"):
+        tw = [Twitch(5 + t.start, t.duration, level=10.0) for t in emg_code.emg_morse(text)]
+        (got,) = _live(tw, tw[-1].end + 10.0)
+        assert got.text == text
+        assert got.onset == tw[0].onset and got.end == tw[-1].end
+        assert got.detected_at - tw[-1].end <= 0.1 + 0.0625
+        bare = emg_code.emg_morse(text, end_mark=False)
+        late = _live([Twitch(5 + t.start, t.duration, level=10.0) for t in bare], 20.0 + bare[-1].start)
+        if text == "E":
+            assert late == []
+        else:
+            assert [d.text for d in late] == [text]
+            assert late[0].detected_at - late[0].end >= 5.0  # (EMG_MESSAGE_END_SEC)
+
+
+def test_the_end_mark_is_a_letter_of_its_own():
+    """R (.-.) then A (.-) with only the gap inside a letter between them is the mark; with a letter
+    pause between them they are letters, and a lone mark is no message."""
+    mark = [Twitch(5 + t.start, t.duration, level=10.0) for t in emg_code.emg_morse("RA", end_mark=False)]
+    assert [d.text for d in _live(mark, 40.0)] == ["RA"]
+    alone = [Twitch(t.start, t.duration) for t in emg_code.emg_morse("E")][1:]  # the mark only
+    assert not decode_emg_morse(alone).ok and "end mark" in decode_emg_morse(alone).reason
+    assert [d.ok for d in _live([Twitch(5 + t.onset, t.duration, level=10.0) for t in alone], 40.0)] == [
+        False
+    ]
+
+
+def test_a_spoiled_end_mark_is_not_read_as_a_letter():
+    """A mark with one twitch lost (.-.-) or read long (.-.--) does not close the message at once;
+    the pause does, and the spoiled mark is not part of the text. A whole mark after one letter
+    (R: one edit from the mark) still leaves the R."""
+    hi = [Twitch(5 + t.start, t.duration, level=10.0) for t in emg_code.emg_morse("HI")]
+    lost = hi[:-1]
+    (got,) = _live(lost, 40.0)
+    assert got.text == "HI" and got.detected_at - lost[-1].end >= 5.0
+    long_dot = [*hi[:-1], Twitch(hi[-1].onset, 0.9, level=10.0)]
+    assert [d.text for d in _live(long_dot, 40.0)] == ["HI"]
+    r = [Twitch(5 + t.start, t.duration, level=10.0) for t in emg_code.emg_morse("R")]
+    (got,) = _live(r, 40.0)
+    assert got.text == "R" and got.detected_at - r[-1].end < 0.2

@@ -6,8 +6,10 @@ The codes are defined in :mod:`dreamlink.link.emg_code`; the twitches come from
 In :class:`EmgMessageDecoder` twitches are grouped by pauses: yes = 2 short, no = 3 short within
 :data:`~dreamlink.link.emg_code.GROUP_SEC`, evenly spaced (gaps ≤ :data:`YES_NO_MAX_GAP_SEC`,
 longest ≤ 3 × shortest: spontaneous bursts are irregular); EMG-Morse short = dot, long = dash, a
-pause of :data:`~dreamlink.link.emg_code.LETTER_PAUSE_SEC` ends a letter, twice that a word, and a
-pause of :data:`EMG_MESSAGE_END_SEC` the message. A lone twitch is not a message (phasic twitches
+pause of :data:`~dreamlink.link.emg_code.LETTER_PAUSE_SEC` ends a letter, twice that a word; the
+end mark (:data:`~dreamlink.link.emg_code.END_MARK`, ``.-.-.`` keyed as a letter after at least one
+other) ends the message as soon as its last twitch is detected (:func:`ends_with_mark`), and
+otherwise a pause of :data:`EMG_MESSAGE_END_SEC` does. A lone twitch is not a message (phasic twitches
 are common in REM sleep), so the streaming decoder ignores groups of one. One sender keys a message
 with contractions of similar strength: twitches weaker than :data:`EMG_LEVEL_FRAC` × the group's
 median level are background next to the message and dropped (:func:`consistent_twitches`), and a
@@ -21,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from rapidfuzz.distance import Levenshtein
 
 from dreamlink.detect.decoded import Decoded, least_confidence, spell_morse, unreadable
 from dreamlink.link import emg_code
@@ -39,6 +42,13 @@ EMG_MIN_MESSAGE_LEVEL = 4.5
 YES_NO_MAX_GAP_SEC = 1.5
 #: Pause (s) that closes a yes/no group.
 EMG_GROUP_END_SEC = 2.0
+#: Pauses (s) between twitches above which a letter (a word) has ended: halfway between the gap
+#: inside a letter and a letter (two letter) pause(s) on top of it.
+LETTER_END_SEC = 0.75 * emg_code.LETTER_PAUSE_SEC
+WORD_END_SEC = 1.75 * emg_code.LETTER_PAUSE_SEC
+#: A message's last letter at most this many Morse edits from the end mark is a spoiled end mark.
+SPOILED_MARK_EDITS = 1
+
 
 @dataclass(frozen=True)
 class Twitch:
@@ -112,29 +122,73 @@ def decode_yes_no(twitches: Sequence[Twitch]) -> Decoded:
     return Decoded(kind, True, text, symbols, conf, "", onset, end)
 
 
+def ends_with_mark(twitches: Sequence[Twitch]) -> bool:
+    """Whether a group of twitches ends with the end mark after at least one letter: its last five
+    twitches short, long, short, long, short with no letter pause between them
+    (:data:`LETTER_END_SEC`), and a letter pause before them."""
+    return len(twitches) > len(emg_code.END_MARK) and _mark_last(twitches)
+
+
+def _mark_last(twitches: Sequence[Twitch]) -> bool:
+    """Whether the last letter of a group of twitches is the end mark (the group may be only that)."""
+    n = len(emg_code.END_MARK)
+    if len(twitches) < n:
+        return False
+    mark = twitches[-n:]
+    if "".join("-" if t.long else "." for t in mark) != emg_code.END_MARK:
+        return False
+    before = twitches[-n].onset - twitches[-n - 1].end if len(twitches) > n else np.inf
+    inside = [b.onset - a.end for a, b in zip(mark[:-1], mark[1:], strict=True)]
+    return before > LETTER_END_SEC and max(inside) <= LETTER_END_SEC
+
+
+def _letters(twitches: Sequence[Twitch]) -> list[tuple[bool, list[Twitch]]]:
+    """The twitches of a message cut into letters at letter pauses: (whether the letter begins a
+    new word, its twitches)."""
+    letters: list[tuple[bool, list[Twitch]]] = []
+    for i, t in enumerate(twitches):
+        gap = t.onset - twitches[i - 1].end if i else np.inf
+        if i and gap <= LETTER_END_SEC:
+            letters[-1][1].append(t)
+        else:
+            letters.append((bool(i) and gap > WORD_END_SEC, [t]))
+    return letters
+
+
+def _code(twitches: Sequence[Twitch]) -> str:
+    return "".join("-" if t.long else "." for t in twitches)
+
+
 def decode_emg_morse(twitches: Sequence[Twitch]) -> Decoded:
-    """EMG-Morse: short = dot, long = dash; pauses end letters and words."""
+    """EMG-Morse: short = dot, long = dash; pauses end letters and words.
+
+    A last letter that is the end mark (:data:`~dreamlink.link.emg_code.END_MARK`), or one Morse
+    edit from it after other letters (a twitch of the mark lost, added or read the wrong length:
+    the message then closed on the pause after it), is not part of the text.
+    """
     kind = "emg_morse"
     if not twitches:
         return unreadable(kind, "no twitches", 0.0, 0.0)
     onset, end = twitches[0].onset, twitches[-1].end
-    # Pauses (gap between twitches + 0, 1 or 2 letter pauses): split halfway between them.
-    letter_thr = 0.75 * emg_code.LETTER_PAUSE_SEC
-    word_thr = 1.75 * emg_code.LETTER_PAUSE_SEC
-    words: list[list[str]] = [[""]]
+    letters = _letters(twitches)
+    last = _code(letters[-1][1])
+    if last == emg_code.END_MARK or (
+        len(letters) > 1 and Levenshtein.distance(last, emg_code.END_MARK) <= SPOILED_MARK_EDITS
+    ):
+        letters = letters[:-1]
+    if not letters:
+        return unreadable(kind, "only the end mark (.-.-.), no letters", onset, end)
+    words: list[list[str]] = []
     symbols: list[tuple[str, float]] = []
-    for i, t in enumerate(twitches):
-        if i:
-            gap = t.onset - twitches[i - 1].end
-            if gap > word_thr:
-                words.append([""])
+    for new_word, letter in letters:
+        if not words or new_word:
+            if words:
                 symbols.append((" / ", 1.0))
-            elif gap > letter_thr:
-                words[-1].append("")
-                symbols.append((" ", 1.0))
-        sym = "-" if t.long else "."
-        words[-1][-1] += sym
-        symbols.append((sym, t.confidence))
+            words.append([])
+        elif words[-1]:
+            symbols.append((" ", 1.0))
+        words[-1].append(_code(letter))
+        symbols += [("-" if t.long else ".", t.confidence) for t in letter]
     return spell_morse(kind, words, symbols, onset, end)
 
 
@@ -161,9 +215,12 @@ class EmgMessageDecoder:
         self._group.extend(twitches)
         if self._group:
             end_pause = EMG_GROUP_END_SEC if self.mode == "yes_no" else EMG_MESSAGE_END_SEC
+            marked = (
+                self.mode == "morse" and bool(twitches) and ends_with_mark(consistent_twitches(self._group))
+            )
             if now - self._group[-1].end >= end_pause and len(self._group) < MIN_EMG_MESSAGE_TWITCHES:
                 self._group = []  # a lone twitch: phasic REM twitches are common, not a message
-            elif now - self._group[-1].end >= end_pause:
+            elif marked or now - self._group[-1].end >= end_pause:
                 fn = decode_yes_no if self.mode == "yes_no" else decode_emg_morse
                 group = consistent_twitches(self._group)
                 if len(group) < MIN_EMG_MESSAGE_TWITCHES or not _strong(group):
@@ -186,4 +243,3 @@ class EmgMessageDecoder:
                 )
                 self._group = []
         return out
-

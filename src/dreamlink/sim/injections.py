@@ -124,7 +124,7 @@ def parse_injection(token: str) -> Injection:
         if not arg:
             raise _fail(text, f"{kind} needs a text, e.g. {kind}:SOS")
         try:
-            morse.encode(arg)
+            emg_code.emg_morse(arg) if kind == "emg-morse" else morse.encode(arg)
         except morse.MorseEncodingError as err:
             raise _fail(text, str(err)) from err
     elif kind == "emg":
