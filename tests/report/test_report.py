@@ -239,6 +239,21 @@ def test_timeline_says_which_reading_a_revised_message_replaces():
     assert list(tl["what"]) == ["F", "FLY (revises F)"]
 
 
+def test_timeline_shows_a_relay_superseded_by_its_revision_and_the_revision():
+    hop = {"sender": "alice", "sender_kind": "dreamer", "recipient": "bob"}
+    ev = [
+        Event(10.0, 0, "relay_sent", "F", None, "server.relay", {**hop, "relay_id": 1}),
+        Event(50.0, 0, "relay_sent", "FLY", None, "server.relay",
+              {**hop, "relay_id": 2, "revises": "F", "revises_id": 1}),
+        Event(50.0, 0, "relay_revised", "F", None, "server.relay",
+              {**hop, "relay_id": 1, "revised_by": 2, "revision": "FLY"}),
+        Event(90.0, 0, "relay_ack", "FLY", None, "server.relay", {**hop, "relay_id": 2}),
+    ]
+    tl = communication_timeline(ev)
+    assert list(tl["what"]) == ["F", "FLY (revises F)"]
+    assert list(tl["acknowledged"]) == ["superseded by FLY", "yes (40.0 s later)"]
+
+
 def test_plain_edf_written_by_dreamlink_keeps_cue_times(tmp_path):
     from dreamlink.report.data import load_recording
 

@@ -312,3 +312,99 @@ def test_while_a_question_names_a_lexicon_the_detectors_read_free_text_as_its_wo
     free = messages(None)
     assert len(free) == 1 and free[0][0] not in ("OK", "unreadable")
     assert messages("english") == [("OK", free[0][0])]
+
+
+def _reading(text: str, onset: float = 100.0, revises: str | None = None, confidence: float = 0.8) -> Event:
+    """A decoded eye-Morse message; with ``revises``, the detector's second, whole reading of it."""
+    data = {"kind": "eye_morse", **({"revises": revises} if revises is not None else {})}
+    return Event(onset, 5.0, "message", text, confidence, "detect.decode", data)
+
+
+def test_relay_policy_names_the_relayed_reading_a_revision_replaces() -> None:
+    p = RelayPolicy(partner="bob")
+    assert p.on_event(_reading("F"))[0] == [{"type": "relay", "to": "bob", "text": "F", "ttl": 1800.0}]
+    frames, _ = p.on_event(_reading("FLY", revises="F"))
+    assert frames == [{"type": "relay", "to": "bob", "text": "FLY", "ttl": 1800.0, "revises": "F"}]
+    # a later revision of the same message revises what was relayed last ("FLY"), not the first reading
+    assert p.on_event(_reading("FLYING", revises="FLY"))[0][0]["revises"] == "FLY"
+    # a revision whose first reading was not relayed is a plain message: unreadable ...
+    frames, _ = p.on_event(_reading("unreadable", onset=200.0, confidence=0.0))
+    assert frames == []
+    frames, _ = p.on_event(_reading("HI", onset=200.0, revises="unreadable"))
+    assert frames == [{"type": "relay", "to": "bob", "text": "HI", "ttl": 1800.0}]
+    # ... another message (another onset), or the wrong text
+    assert "revises" not in p.on_event(_reading("SOS", onset=300.0, revises="S"))[0][0]
+    assert "revises" not in p.on_event(_reading("SOSO", onset=300.0, revises="O"))[0][0]
+
+
+def test_relay_policy_remembers_relayed_readings_across_a_restart_and_only_the_recent_ones() -> None:
+    from dreamlink.rig.pipeline import RELAYED_KEPT
+
+    p = RelayPolicy(partner="bob")
+    p.on_event(_reading("F", onset=40.0))
+    state = json.loads(json.dumps(p.snapshot()))  # as the outbox stores it
+    restarted = RelayPolicy(partner="bob")
+    restarted.restore(state)
+    assert restarted.on_event(_reading("FLY", onset=40.0, revises="F"))[0][0]["revises"] == "F"
+    forgetful = RelayPolicy(partner="bob")  # without the snapshot it would be a plain message
+    assert "revises" not in forgetful.on_event(_reading("FLY", onset=40.0, revises="F"))[0][0]
+    # a partner changed on the restart never heard the first reading
+    other = RelayPolicy(partner="carol")
+    other.restore(state)
+    assert "revises" not in other.on_event(_reading("FLY", onset=40.0, revises="F"))[0][0]
+    # bounded: the oldest readings are forgotten
+    for i in range(RELAYED_KEPT + 5):
+        restarted.on_event(_reading(f"M{i}", onset=1000.0 + i))
+    assert len(restarted.snapshot()["relayed"]) == RELAYED_KEPT
+    assert "revises" not in restarted.on_event(_reading("M0X", onset=1000.0, revises="M0"))[0][0]
+    last = 1000.0 + RELAYED_KEPT + 4
+    assert restarted.on_event(_reading("LAST", onset=last, revises=f"M{RELAYED_KEPT + 4}"))[0][0]["revises"]
+
+
+def _listening_rig(tmp_path: Path, design=None, relay_cue: str = "speech") -> RigPipeline:
+    """A rig as it runs, with its cue layer open (sample clock, no output device)."""
+    source = open_source("sim:seed=1,hours=0.05", speed=None)
+    pipe = RigPipeline(source, Outbox(tmp_path / "outbox.sqlite"), design=design, relay_cue=relay_cue)
+    pipe.cues = pipe._open_cues(source, 1, 0.0)
+    return pipe
+
+
+#: A relayed message that corrects one delivered before (as the server sends it).
+CORRECTION = {
+    "type": "cue",
+    "relay_id": 2,
+    "from": "alice",
+    "sender_kind": "dreamer",
+    "text": "FLY",
+    "revises": "F",
+}
+
+
+def test_a_relayed_correction_is_presented_as_one(tmp_path: Path) -> None:
+    pipe = _listening_rig(tmp_path / "plain")
+    pipe.inbox.put({"type": "cue", "relay_id": 1, "from": "alice", "sender_kind": "dreamer", "text": "F"})
+    pipe.inbox.put(dict(CORRECTION))
+    events, _, _ = pipe._incoming(10.0)
+    pipe.cues.pump(30.0)
+    cues = [e for e in pipe.cues.drain() if e.trial_type == "cue"]
+    assert [(e.value, e.data.get("revises")) for e in events] == [("F", None), ("FLY", "F")]
+    assert [(c.value, c.data["payload"], c.data.get("revises")) for c in cues] == [
+        ("F", "F", None),
+        ("FLY", "correction: FLY", "F"),
+    ]
+    # Morse has no colon
+    morse = _listening_rig(tmp_path / "morse", relay_cue="morse-audio")
+    morse.inbox.put(dict(CORRECTION))
+    morse._incoming(10.0)
+    morse.cues.pump(60.0)
+    assert [c.data["payload"] for c in morse.cues.drain() if c.trial_type == "cue"] == ["correction FLY"]
+    # with a design, the design presents it: the rig only passes the correction on in the event
+    from dreamlink.designs import load_design
+
+    design = load_design(Path(__file__).resolve().parents[2] / "examples" / "designs" / "relay.yaml")
+    with_design = _listening_rig(tmp_path / "design", design=design)
+    with_design.inbox.put(dict(CORRECTION))
+    events, _, _ = with_design._incoming(10.0)
+    with_design.cues.pump(30.0)
+    assert [(e.trial_type, e.value, e.data["revises"]) for e in events] == [("relay_in", "FLY", "F")]
+    assert with_design.cues.drain() == [] and with_design.policy.awaiting == [(2, 10.0)]

@@ -157,3 +157,27 @@ def test_subscriber_frames_are_validated_and_observers_cannot_send(world) -> Non
         while got["type"] != "message_queued":
             got = ws.receive_json()
         assert got["relay"]["status"] == "queued"
+
+
+def test_relay_frame_revises_is_optional_and_bounded(world) -> None:
+    plain = proto.parse_rig_frame(json.dumps({"type": "relay", "seq": 1, "to": "bob", "text": "HI"}))
+    assert isinstance(plain, proto.RelayFrame) and plain.revises is None and plain.ttl == 1800.0
+    revision = proto.parse_rig_frame(
+        json.dumps({"type": "relay", "seq": 2, "to": "bob", "text": "FLY", "revises": "F"})
+    )
+    assert revision.revises == "F"
+    too_long = {"type": "relay", "seq": 3, "to": "bob", "text": "FLY", "revises": "F" * (proto.MAX_TEXT + 1)}
+    with pytest.raises(proto.ProtocolError) as err:
+        proto.parse_rig_frame(json.dumps(too_long))
+    assert err.value.code == "invalid_field" and err.value.message.startswith("relay: revises:")
+    assert str(proto.MAX_TEXT) in err.value.message and err.value.seq == 3
+    # on the wire: refused with an error frame, nothing relayed, and the rig may go on
+    with _rig(world) as ws:
+        _hello(ws)
+        ws.send_json({**too_long, "seq": 1})
+        got = ws.receive_json()
+        assert (got["type"], got["code"], got["seq"]) == ("error", "invalid_field", 1)
+        assert "revises" in got["message"]
+        ws.send_json({"type": "relay", "seq": 1, "to": "bob", "text": "HI"})
+        assert ws.receive_json() == {"type": "ack", "seq": 1}
+    assert [r["text"] for r in world.app.state.db.all("SELECT text FROM relays")] == ["HI"]

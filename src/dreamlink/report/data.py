@@ -44,7 +44,7 @@ REM_PERIOD_GAP_SEC = 15 * 60.0
 SIGNAL_KINDS = ("lrlr", "message", "emg_code", "yes_no", "count", "answer", "eye_morse", "emg_morse")
 CUE_KINDS = ("cue", "cue_refused", "cue_played", "alarm")
 RELAY_KINDS = ("relay_sent", "relay_queued", "relay_delivered", "relay_ack", "relay_expired", "relay_in",
-               "operator_message")
+               "relay_revised", "operator_message")
 DESIGN_KINDS = ("design_state", "design_start", "design_end", "state", "mark")
 NOTE_KINDS = ("note", "recording_warning")
 
@@ -243,7 +243,9 @@ def communication_timeline(events: list[Event]) -> pd.DataFrame:
     """One row per cue, dreamer signal, message or note: who sent what, when, and whether acknowledged.
 
     Relays are grouped by ``data['relay_id']`` (or ``message_id``/``id``): a message is acknowledged
-    when a ``relay_ack`` with the same id exists, delivered when a ``relay_delivered`` does.
+    when a ``relay_ack`` with the same id exists, delivered when a ``relay_delivered`` does, superseded
+    when a ``relay_revised`` does (a revision replaced it before delivery). A revision's ``what`` says
+    which message it revises.
     """
     groups: dict[Any, list[Event]] = {}
     for e in events:
@@ -265,14 +267,25 @@ def communication_timeline(events: list[Event]) -> pd.DataFrame:
                 delivered = next((h for h in hops if h.trial_type == "relay_delivered"), None)
                 ack = next((h for h in hops if h.trial_type == "relay_ack"), None)
                 expired = next((h for h in hops if h.trial_type == "relay_expired"), None)
+                revised = next((h for h in hops if h.trial_type == "relay_revised"), None)
+                what = "" if sent.value is None else str(sent.value)
+                if (sent.data or {}).get("revises") is not None:
+                    what += f" (revises {sent.data['revises']})"
+                if ack:
+                    outcome = f"yes ({ack.onset - sent.onset:.1f} s later)"
+                elif expired:
+                    outcome = "expired"
+                elif revised:
+                    outcome = f"superseded by {(revised.data or {}).get('revision', 'a revision')}"
+                else:
+                    outcome = "no"
                 rows.append({
                     "time": sent.onset, "kind": "message", "sender": str(data.get("sender") or sent.source),
                     "to": str(data.get("recipient") or ""),
-                    "what": "" if sent.value is None else str(sent.value),
+                    "what": what,
                     "requested": np.nan,
                     "delivered": delivered.onset if delivered else np.nan,
-                    "acknowledged": (f"yes ({ack.onset - sent.onset:.1f} s later)" if ack else
-                                     "expired" if expired else "no"),
+                    "acknowledged": outcome,
                 })
                 continue
         elif kind not in SIGNAL_KINDS + CUE_KINDS + NOTE_KINDS:

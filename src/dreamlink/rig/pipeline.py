@@ -10,8 +10,9 @@ lands (see :func:`build_event_stages`):
   signals at the moment a causal decoder could know them (their end);
 - the :class:`RelayPolicy` stands in for the design runtime's link behaviour: it says when the dreamer
   is ready to receive a relayed message (stable REM for ``ready_after_sec``, optionally after an LRLR
-  "ready" signal), sends decoded ``message`` events to the linked partner, turns incoming relayed
-  messages into cues, and turns the dreamer's next LRLR after such a cue into a receipt;
+  "ready" signal), sends decoded ``message`` events to the linked partner (a revised reading of a
+  relayed message names the text it replaces), turns incoming relayed messages into cues (a correction
+  as "correction: TEXT"), and turns the dreamer's next LRLR after such a cue into a receipt;
 - the **cue layer** (:class:`dreamlink.rig.cues.RigCueLayer`) presents every cue — the design's, relayed
   messages and their acknowledgements, operator cues and the wake alarm — through the real safety
   governor and scheduler, on the pipeline's sample clock, to the chosen outputs (by default files in
@@ -293,6 +294,12 @@ def build_event_stages(
 
 
 # -- relay policy ----------------------------------------------------------------------------
+#: Relayed messages remembered (their onset and text) so that a revision can name what it replaces.
+RELAYED_KEPT = 32
+#: Onsets (s) this close belong to the same message (a revision keeps its first reading's onset).
+ONSET_TOLERANCE_SEC = 1e-6
+
+
 @dataclass
 class RelayPolicy:
     """When this dreamer can receive relayed messages, and what their signals mean for the link.
@@ -314,6 +321,16 @@ class RelayPolicy:
         Which decoded message kinds (the ``kind`` in a message event's data: ``eye_morse``, ``count``,
         ``emg_yes_no``, ``emg_morse``) are relayed without a design; ``None`` relays every kind.
         Events with no kind (the simulator's ground truth) are always relayed.
+
+    Notes
+    -----
+    The detector may read a message again, whole, after a first reading that ended early: a second
+    ``message`` event with the same onset and ``data["revises"]`` the first reading's text ("F", then
+    "FLY"). If the first reading was relayed to the partner, the revision's relay frame carries
+    ``revises`` (the server then withdraws the first if it is still undelivered, or delivers the
+    revision as a correction); if it was not (it was unreadable, or not relayable), the revision is
+    relayed as a plain message. What was relayed is remembered per message onset (the last
+    :data:`RELAYED_KEPT` ones), in :meth:`snapshot` too.
     """
 
     partner: str | None = None
@@ -328,6 +345,7 @@ class RelayPolicy:
     awaiting: list[tuple[int, float]] = field(default_factory=list)  # (relay_id, cue onset)
     design_mode: bool = False  # a design decides what to relay and when a message is acknowledged
     relay_codes: tuple[str, ...] | None = None
+    relayed: list[tuple[float, str, str]] = field(default_factory=list)  # (message onset, text, to)
 
     def snapshot(self) -> dict[str, Any]:
         """Resume state."""
@@ -337,6 +355,7 @@ class RelayPolicy:
             "signalled": self.signalled,
             "ready": self.ready,
             "awaiting": self.awaiting,
+            "relayed": self.relayed,
         }
 
     def restore(self, state: dict[str, Any] | None) -> None:
@@ -347,6 +366,7 @@ class RelayPolicy:
             self.signalled = bool(state.get("signalled"))
             self.ready = bool(state.get("ready"))
             self.awaiting = [tuple(a) for a in state.get("awaiting", [])]
+            self.relayed = [(float(t), str(x), str(to)) for t, x, to in state.get("relayed", [])]
 
     def on_event(self, ev: Event) -> tuple[list[dict[str, Any]], list[int]]:
         """Update with one local event; returns (relay frames to send, relay ids now receipted)."""
@@ -378,10 +398,31 @@ class RelayPolicy:
             and not self.design_mode
             and self._relayable_kind(ev)
         ):
-            frames.append({"type": "relay", "to": self.partner, "text": str(ev.value), "ttl": self.ttl})
+            text = str(ev.value)
+            frame: dict[str, Any] = {"type": "relay", "to": self.partner, "text": text, "ttl": self.ttl}
+            revises = (ev.data or {}).get("revises")
+            if revises is not None and self._was_relayed(ev.onset, str(revises), self.partner):
+                frame["revises"] = str(revises)
+            frames.append(frame)
+            self._remember(ev.onset, text, self.partner)
         if receipted:
             self.awaiting = [(rid, t) for rid, t in self.awaiting if rid not in receipted]
         return frames, receipted
+
+    def _was_relayed(self, onset: float, text: str, to: str) -> bool:
+        """Whether the message read at ``onset`` was relayed to ``to`` as ``text`` (its latest reading)."""
+        for t, sent, dest in reversed(self.relayed):
+            if abs(t - onset) <= ONSET_TOLERANCE_SEC and dest == to:
+                return sent == text
+        return False
+
+    def _remember(self, onset: float, text: str, to: str) -> None:
+        """Record the latest reading of the message at ``onset`` relayed to ``to`` (bounded)."""
+        self.relayed = [
+            r for r in self.relayed if not (abs(r[0] - onset) <= ONSET_TOLERANCE_SEC and r[2] == to)
+        ]
+        self.relayed.append((float(onset), text, to))
+        del self.relayed[:-RELAYED_KEPT]
 
     def _relayable_kind(self, ev: Event) -> bool:
         kind = (ev.data or {}).get("kind")
@@ -728,6 +769,8 @@ class RigPipeline:
                 handled.append((rid, kind))
                 if kind == "cue":
                     data = {"relay_id": rid, "from": msg.get("from"), "sender_kind": msg.get("sender_kind")}
+                    if msg.get("revises") is not None:  # corrects a message delivered before
+                        data["revises"] = str(msg["revises"])
                     events.append(Event(t, 0.0, "relay_in", msg.get("text"), None, "rig.link", data))
                     self.counts["cues"] += 1
                     if self.design is not None:
@@ -771,7 +814,12 @@ class RigPipeline:
 
     # -- cues and operator controls -----------------------------------------------------------
     def _relay_cue(self, text: str, t: float, mode: str, data: dict[str, Any]) -> bool:
-        """Present a relayed message (``mode`` relay) or an acknowledgement (``ack``) as a cue."""
+        """Present a relayed message (``mode`` relay) or an acknowledgement (``ack``) as a cue.
+
+        A relayed message that corrects one delivered before (``data["revises"]``) is presented as
+        "correction: TEXT" (spoken; "correction TEXT" in Morse, which has no colon); the cue's label
+        stays the message text.
+        """
         from dreamlink.cues.base import Cue
 
         if self.cues is None:
@@ -779,7 +827,10 @@ class RigPipeline:
         if mode == "ack":
             cue = Cue(kind="tones", payload="660 880", requester="api", label="ack")
         else:
-            cue = Cue(kind=self.relay_cue, payload=text, requester="api", label=text)
+            payload = text
+            if data.get("revises") is not None:
+                payload = f"correction: {text}" if self.relay_cue == "speech" else f"correction {text}"
+            cue = Cue(kind=self.relay_cue, payload=payload, requester="api", label=text)
         return self.cues.request(cue, at=t, data={"mode": mode, **data})
 
     def _control(self, msg: dict[str, Any], t: float) -> list[Event]:
@@ -1029,6 +1080,8 @@ class RigPipeline:
             for rf in relay_frames:
                 frames.append({**rf, "wall": wall})
                 self.counts["relays"] += 1
+                if rf.get("revises") is not None:  # may replace one that will never be acknowledged
+                    self.counts["revisions"] = self.counts.get("revisions", 0) + 1
             for rid in receipted:
                 frames.append({"type": "receipt", "relay_id": rid, "wall": wall})
         self.policy.ready = self.policy.is_ready(t)
@@ -1055,7 +1108,8 @@ class RigPipeline:
                 frames += self._count_frames(design_frames, wall)
                 self.outbox.commit(frames, self._state(), handled)
                 self.link.notify()
-            if self.counts["acks"] >= self.counts["relays"] and self.outbox.acked_seq >= self.outbox.last_seq:
+            messages = self.counts["relays"] - self.counts.get("revisions", 0)
+            if self.counts["acks"] >= messages and self.outbox.acked_seq >= self.outbox.last_seq:
                 break
             time.sleep(0.05)
 

@@ -577,7 +577,14 @@ def create_app(
         if isinstance(frame, proto.RelayFrame):  # idempotent: also re-run for replays
             try:
                 await relay.submit(
-                    sid, "dreamer", dreamer, frame.to, frame.text, frame.ttl, origin_seq=frame.seq
+                    sid,
+                    "dreamer",
+                    dreamer,
+                    frame.to,
+                    frame.text,
+                    frame.ttl,
+                    origin_seq=frame.seq,
+                    revises=frame.revises,
                 )
             except RelayError as err:
                 raise proto.ProtocolError("relay_refused", str(err), frame.seq) from None

@@ -568,6 +568,7 @@ def build_router(app: FastAPI) -> APIRouter:
             "relay_ack",
             "relay_sent",
             "relay_delivered",
+            "relay_revised",
             "lrlr",
             "message",
             "rem_entry",
@@ -580,8 +581,8 @@ def build_router(app: FastAPI) -> APIRouter:
         relays = [
             dict(r)
             for r in db.all(
-                "SELECT id, sender_kind, sender, recipient, text, created, status, delivered, acked "
-                "FROM relays "
+                "SELECT id, sender_kind, sender, recipient, text, created, status, delivered, acked, "
+                "revises_id FROM relays "
                 "WHERE session_id = ? AND (sender = ? OR recipient = ?) ORDER BY id",
                 (sid, user.name, user.name),
             )

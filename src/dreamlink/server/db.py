@@ -166,6 +166,39 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX controls_by_rig ON controls(session_id, dreamer, status);
     """,
+    # 4: revised relays. A relay may revise an earlier one (``revises_id``); an earlier one withdrawn
+    # before delivery is 'superseded'. SQLite cannot change a CHECK constraint in place, so the table is
+    # rebuilt with the same rows and ids (nothing references it; the AUTOINCREMENT counter is kept).
+    """
+    CREATE TABLE relays_v4 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        session_id TEXT NOT NULL,
+        sender_kind TEXT NOT NULL CHECK (sender_kind IN ('dreamer', 'operator')),
+        sender TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        text TEXT NOT NULL,
+        created REAL NOT NULL,
+        expires REAL NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('queued', 'delivered', 'acked', 'expired', 'superseded')),
+        delivered REAL,
+        acked REAL,
+        ack_notified INTEGER NOT NULL DEFAULT 0,
+        origin_seq INTEGER,
+        revises_id INTEGER REFERENCES relays_v4(id),
+        UNIQUE (session_id, sender, origin_seq)
+    );
+    INSERT INTO relays_v4 (id, session_id, sender_kind, sender, recipient, text, created, expires, status,
+                           delivered, acked, ack_notified, origin_seq)
+        SELECT id, session_id, sender_kind, sender, recipient, text, created, expires, status,
+               delivered, acked, ack_notified, origin_seq FROM relays;
+    UPDATE sqlite_sequence
+        SET seq = MAX(seq, COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'relays'), 0))
+        WHERE name = 'relays_v4';
+    DROP TABLE relays;
+    ALTER TABLE relays_v4 RENAME TO relays;
+    CREATE INDEX relays_by_recipient ON relays(session_id, recipient, status);
+    CREATE INDEX relays_by_sender ON relays(session_id, sender, recipient, id);
+    """,
 )
 
 

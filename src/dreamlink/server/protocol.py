@@ -8,13 +8,15 @@ Rig → server (on ``/ws/rig/{session_id}``)
     ``hello`` first (protocol version), then data frames, each with a strictly increasing ``seq``
     (1, 2, 3, ... per rig and session, kept across reconnects and restarts by the rig's outbox):
     ``signal`` (a decimated block), ``event`` (one :class:`~dreamlink.events.Event`), ``state``
-    (stage and relay readiness), ``relay`` (a decoded message for another dreamer), ``receipt``
+    (stage and relay readiness), ``relay`` (a decoded message for another dreamer; with ``revises``,
+    the text of an earlier relayed message it replaces), ``receipt``
     (the dreamer signalled that a relayed cue was received), ``control_ack`` (an operator control
     was obeyed; :mod:`dreamlink.server.controls`).
 Server → rig
     ``welcome`` (``last_seq``: the highest sequence number already stored, so the rig resends only
     what follows), ``ack`` (cumulative: everything ≤ ``seq`` is stored), ``cue`` (a relayed message
-    to play), ``relay_ack`` (the recipient confirmed one of our messages), ``relay_expired``,
+    to play; with ``revises``, a correction of the earlier message of that text, already delivered),
+    ``relay_ack`` (the recipient confirmed one of our messages), ``relay_expired``,
     ``control`` (an operator's start/pause/abort/wake_alarm/cue, with a ``control_id``; resent on
     reconnect until acknowledged), ``error``.
 Subscriber ↔ server (on ``/ws/sessions/{session_id}``)
@@ -109,11 +111,20 @@ class StateFrame(_Frame):
 
 
 class RelayFrame(_Frame):
+    """A decoded message for another dreamer.
+
+    ``revises`` (optional) is the text of an earlier message this rig relayed to the same dreamer that
+    this one replaces: the detector read the same message again, whole (for example "F", closed early,
+    then "FLY"). The server withdraws the earlier one if it was not delivered yet, and otherwise
+    delivers this one as a correction (its ``cue`` frame carries ``revises``).
+    """
+
     type: Literal["relay"]
     seq: int = Field(ge=1)
     to: str = Field(min_length=1, max_length=64)
     text: str = Field(min_length=1, max_length=MAX_TEXT)
     ttl: float = Field(1800.0, gt=0, le=24 * 3600)
+    revises: str | None = Field(None, min_length=1, max_length=MAX_TEXT)
     wall: float | None = None
 
 

@@ -7,15 +7,29 @@ frames). When B signals receipt (a ``receipt`` frame from B's rig) the message i
 back to A (a ``relay_ack`` frame, which A's rig turns into a cue) or to the operators. A message not
 acknowledged before its expiry **expires** and the sender is told.
 
-Every hop is persisted as an :class:`~dreamlink.events.Event`-shaped row (``relay_sent``,
-``relay_queued``, ``relay_delivered``, ``relay_ack``, ``relay_expired``) with the session-time onset and
-the wall time, so the morning report can show the exchange; and each hop is published to live
-subscribers. Delivery is at-least-once (a rig that reconnects gets unacknowledged cues again);
-rigs deduplicate by ``relay_id``, and a repeated receipt is ignored, so the effect is exactly once.
+A dreamer's rig may send a **revision**: the detector read a message again, whole, after a first
+reading that ended early ("F", then "FLY"), and the rig relays the new text with ``revises`` naming the
+text it had relayed before. The revised relay is the sender's most recent one to the same recipient in
+the session with that text. The revision is always a new relay (``revises_id`` points to the revised
+one). If the revised relay is still queued, nobody heard it: it is **superseded** (never delivered,
+redelivered, expired or acknowledged afterwards; a ``relay_revised`` hop records it) and the revision
+goes out as a plain message. If it was already delivered, the revision's ``cue`` frame carries
+``revises`` (the earlier text), so the recipient's rig presents it as a correction. If no such relay
+exists, the revision is a plain message.
 
-Hop events are stored under the dreamer at whose end the hop happens: ``relay_sent`` and
-``relay_ack`` under the sending dreamer (or the recipient when an operator sent), the others under
-the recipient.
+Every hop is persisted as an :class:`~dreamlink.events.Event`-shaped row (``relay_sent``,
+``relay_queued``, ``relay_delivered``, ``relay_ack``, ``relay_expired``, ``relay_revised``) with the
+session-time onset and the wall time, so the morning report can show the exchange; and each hop is
+published to live subscribers. Delivery is at-least-once (a rig that reconnects gets unacknowledged
+cues again); rigs deduplicate by ``relay_id``, and a repeated receipt is ignored, so the effect is
+exactly once.
+
+Statuses of a relay: ``queued`` → ``delivered`` → ``acked``; ``queued`` or ``delivered`` →
+``expired``; ``queued`` → ``superseded`` (final, replaced by a revision before delivery).
+
+Hop events are stored under the dreamer at whose end the hop happens: ``relay_sent``,
+``relay_revised`` and ``relay_ack`` under the sending dreamer (or the recipient when an operator
+sent), the others under the recipient.
 """
 
 from __future__ import annotations
@@ -50,13 +64,21 @@ class RelayService:
         self.hub = hub
 
     # -- helpers ----------------------------------------------------------------------------
-    def _hop(self, session_id: str, dreamer: str, kind: str, relay: dict[str, Any]) -> None:
+    def _hop(
+        self,
+        session_id: str,
+        dreamer: str,
+        kind: str,
+        relay: dict[str, Any],
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         data = {
             "relay_id": relay["id"],
             "sender": relay["sender"],
             "sender_kind": relay["sender_kind"],
             "recipient": relay["recipient"],
             "wall": now(),
+            **(extra or {}),
         }
         ev = store.add_server_event(
             self.db, session_id, dreamer, kind, relay["text"], data, source="server.relay"
@@ -95,10 +117,29 @@ class RelayService:
         text: str,
         ttl: float = 1800.0,
         origin_seq: int | None = None,
+        revises: str | None = None,
     ) -> dict[str, Any]:
         """Queue a message for ``recipient`` and try to deliver it; returns the relay row.
 
         A repeated submission with the same ``(sender, origin_seq)`` returns the first one.
+
+        Parameters
+        ----------
+        session_id, sender_kind, sender, recipient, text
+            The session, who sends (``dreamer`` or ``operator`` and their name), to which dreamer, what.
+        ttl : float
+            Seconds before an unacknowledged message expires.
+        origin_seq : int | None
+            The sending rig's frame number (deduplicates replayed frames).
+        revises : str | None
+            The text of an earlier message from ``sender`` to ``recipient`` that this one replaces: a
+            still queued one is superseded (never delivered), a delivered one is corrected (the cue
+            carries ``revises``). See the module docstring.
+
+        Raises
+        ------
+        RelayError
+            When ``recipient`` is not a dreamer of the session.
         """
         if not self.is_dreamer(session_id, recipient):
             raise RelayError(f"{recipient!r} is not a dreamer of session {session_id}")
@@ -109,22 +150,66 @@ class RelayService:
             )
             if row is not None:
                 return dict(row)
+        earlier = None
+        if revises is not None:
+            found = self.db.one(
+                "SELECT * FROM relays WHERE session_id = ? AND sender_kind = ? AND sender = ? "
+                "AND recipient = ? AND text = ? ORDER BY id DESC LIMIT 1",
+                (session_id, sender_kind, sender, recipient, revises),
+            )
+            earlier = dict(found) if found is not None else None
         t = now()
         cur = self.db.execute(
             "INSERT INTO relays (session_id, sender_kind, sender, recipient, text, created, expires, status, "
-            "origin_seq) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?)",
-            (session_id, sender_kind, sender, recipient, text, t, t + ttl, origin_seq),
+            "origin_seq, revises_id) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
+            (
+                session_id,
+                sender_kind,
+                sender,
+                recipient,
+                text,
+                t,
+                t + ttl,
+                origin_seq,
+                earlier["id"] if earlier else None,
+            ),
         )
         relay = self._row(int(cur.lastrowid))
         assert relay is not None
-        self._hop(session_id, self._sender_timeline(relay), "relay_sent", relay)
-        self._hop(session_id, recipient, "relay_queued", relay)
+        about = {"revises": earlier["text"], "revises_id": earlier["id"]} if earlier else None
+        self._hop(session_id, self._sender_timeline(relay), "relay_sent", relay, about)
+        if earlier is not None:
+            # only a relay nobody has heard yet is withdrawn (conditional: a delivery may have won)
+            withdrawn = self.db.execute(
+                "UPDATE relays SET status = 'superseded' WHERE id = ? AND status = 'queued'",
+                (earlier["id"],),
+            )
+            if withdrawn.rowcount:
+                earlier = self._row(earlier["id"]) or earlier
+                self._hop(
+                    session_id,
+                    self._sender_timeline(earlier),
+                    "relay_revised",
+                    earlier,
+                    {"revised_by": relay["id"], "revision": text},
+                )
+        self._hop(session_id, recipient, "relay_queued", relay, about)
         await self.try_deliver(session_id, recipient)
         return self._row(relay["id"]) or relay
 
+    def _corrects(self, relay: dict[str, Any]) -> str | None:
+        """The text a relay corrects: that of the relay it revises, if that one was delivered."""
+        if relay.get("revises_id") is None:
+            return None
+        earlier = self._row(int(relay["revises_id"]))
+        if earlier is None or earlier["delivered"] is None:  # superseded (or expired) before delivery
+            return None
+        return str(earlier["text"])
+
     async def try_deliver(self, session_id: str, recipient: str, redeliver: bool = False) -> int:
         """Deliver queued (and, with ``redeliver``, delivered-but-unacknowledged) messages to a ready,
-        connected rig; returns how many cue frames were sent."""
+        connected rig; returns how many cue frames were sent. Superseded messages are never sent; a
+        revision of a delivered message carries ``revises`` (the earlier text)."""
         state = store.rig_state(self.db, session_id, recipient)
         if not state["ready"] or not self.hub.rig_connected(session_id, recipient):
             return 0
@@ -145,10 +230,15 @@ class RelayService:
                 "text": relay["text"],
                 "kind": "relay",
             }
+            corrects = self._corrects(relay)
+            if corrects is not None:
+                frame["revises"] = corrects
             if not await self.hub.send_to_rig(session_id, recipient, frame):
                 break
             sent += 1
             if relay["status"] == "queued":
+                # unconditional: the cue went out, even if a revision superseded it meanwhile (a
+                # revision delivered after this is then a correction, see _corrects)
                 self.db.execute(
                     "UPDATE relays SET status = 'delivered', delivered = ? WHERE id = ?", (now(), relay["id"])
                 )
@@ -167,7 +257,7 @@ class RelayService:
         relay = self._row(relay_id)
         if relay is None or relay["session_id"] != session_id or relay["recipient"] != recipient:
             raise RelayError(f"no relayed message {relay_id} for {recipient}")
-        if relay["status"] in ("acked", "expired"):
+        if relay["status"] in ("acked", "expired", "superseded"):
             return relay
         self.db.execute("UPDATE relays SET status = 'acked', acked = ? WHERE id = ?", (now(), relay_id))
         relay = self._row(relay_id) or relay

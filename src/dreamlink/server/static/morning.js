@@ -23,7 +23,8 @@ async function load() {
   mins.replaceChildren(...Object.entries(data.hypnogram.minutes).map(([s, m]) => el("li", { text: `${STAGE_NAMES[s] || s}: ${m.toFixed(1)} min` })));
   const relays = document.getElementById("morning-relays");
   relays.replaceChildren(...data.relays.map((r) => el("li", { "data-status": r.status, "data-relay": String(r.id) },
-    r.recipient === data.dreamer ? `← from ${r.sender}: ` : `→ to ${r.recipient}: `, el("q", { text: r.text }), ` (${r.status})`)));
+    r.recipient === data.dreamer ? `← from ${r.sender}: ` : `→ to ${r.recipient}: `, el("q", { text: r.text }),
+    `${r.revises_id ? " (revision)" : ""} (${r.status === "superseded" ? "replaced by a revision before delivery" : r.status})`)));
   if (!data.relays.length) relays.append(el("li", { class: "muted", text: "no messages this night" }));
   document.querySelector("#communication tbody").replaceChildren(...data.communication.map((r) => el("tr", { "data-kind": r.kind },
     el("td", { text: clock(r.time) }), el("td", { text: r.kind }), el("td", { text: r.sender }), el("td", { text: r.to }),

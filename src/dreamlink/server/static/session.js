@@ -17,7 +17,7 @@ document.title = `dreamlink — ${ctx.session.name || sid}`;
 if (ctx.design) document.getElementById("design-info").textContent = `design: ${ctx.design.name}`;
 
 const CUE_TYPES = new Set(["cue", "cue_request", "cue_refused", "relay_in", "relay_delivered"]);
-const MSG_TYPES = new Set(["message", "relay_sent", "relay_queued", "relay_delivered", "relay_ack", "relay_expired", "relay_in"]);
+const MSG_TYPES = new Set(["message", "relay_sent", "relay_queued", "relay_delivered", "relay_ack", "relay_expired", "relay_revised", "relay_in"]);
 const DETECT_TYPES = new Set(["rem", "lrlr", "eye_sweep", "rem_entry", "arousal", "wake", "count", "emg_twitch", "message"]);
 // frequent detections shown under "detections" only, so they do not push cues out of the log
 const QUIET_TYPES = new Set(["rem", "eye_sweep"]);
@@ -163,8 +163,9 @@ function renderRelay(relay) {
     }
     li.dataset.status = relay.status;
     const dir = incoming ? `← from ${relay.sender}${relay.sender_kind === "operator" ? " (operator)" : ""}` : `→ to ${relay.recipient}`;
-    const mark = { queued: "⏳ queued", delivered: "📨 delivered", acked: "✓ acknowledged", expired: "✗ expired" }[relay.status] || relay.status;
-    li.replaceChildren(el("span", { class: "dir", text: dir }), " ", el("q", { text: relay.text }), " ", el("span", { class: `status s-${relay.status}`, text: mark }));
+    const mark = { queued: "⏳ queued", delivered: "📨 delivered", acked: "✓ acknowledged", expired: "✗ expired", superseded: "↺ replaced by a revision" }[relay.status] || relay.status;
+    const revision = relay.revises_id ? el("span", { class: "muted", text: "(revision)" }) : "";
+    li.replaceChildren(el("span", { class: "dir", text: dir }), " ", el("q", { text: relay.text }), " ", revision, " ", el("span", { class: `status s-${relay.status}`, text: mark }));
   }
 }
 
