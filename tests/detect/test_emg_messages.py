@@ -129,13 +129,16 @@ def test_the_end_mark_is_a_letter_of_its_own():
 def test_a_spoiled_end_mark_is_not_read_as_a_letter():
     """A mark with one twitch lost (.-.-) or read long (.-.--) does not close the message at once;
     the pause does, and the spoiled mark is not part of the text. A whole mark after one letter
-    (R: one edit from the mark) still leaves the R."""
+    (C, one edit from the mark) still leaves the C; without the mark, that C is taken for a spoiled
+    mark."""
     hi = [Twitch(5 + t.start, t.duration, level=10.0) for t in emg_code.emg_morse("HI")]
     lost = hi[:-1]
     (got,) = _live(lost, 40.0)
     assert got.text == "HI" and got.detected_at - lost[-1].end >= 5.0
     long_dot = [*hi[:-1], Twitch(hi[-1].onset, 0.9, level=10.0)]
     assert [d.text for d in _live(long_dot, 40.0)] == ["HI"]
-    r = [Twitch(5 + t.start, t.duration, level=10.0) for t in emg_code.emg_morse("R")]
-    (got,) = _live(r, 40.0)
-    assert got.text == "R" and got.detected_at - r[-1].end < 0.2
+    c = [Twitch(5 + t.start, t.duration, level=10.0) for t in emg_code.emg_morse("TIC")]
+    (got,) = _live(c, 40.0)
+    assert got.text == "TIC" and got.detected_at - c[-1].end < 0.2
+    bare = [Twitch(5 + t.start, t.duration, level=10.0) for t in emg_code.emg_morse("TIC", end_mark=False)]
+    assert [d.text for d in _live(bare, 40.0)] == ["TI"]

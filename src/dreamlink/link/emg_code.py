@@ -16,7 +16,7 @@ EMG-Morse
     twitch ends. A message sent without it is read after a longer pause
     (:data:`dreamlink.detect.emg_messages.EMG_MESSAGE_END_SEC`); a last letter one Morse edit
     from the mark is then taken for a spoiled mark and dropped (so such a message that really ends
-    in R, C, L or F needs its mark). The mark leaves out two characters of Morse: ``+`` (it is the
+    in C, F, L or P needs its mark). The mark leaves out two characters of Morse: ``+`` (it is the
     mark) and ``.`` (``.-.-.-`` begins with the mark).
 
 References
