@@ -123,23 +123,11 @@ def decode_yes_no(twitches: Sequence[Twitch]) -> Decoded:
 
 
 def ends_with_mark(twitches: Sequence[Twitch]) -> bool:
-    """Whether a group of twitches ends with the end mark after at least one letter: its last five
-    twitches short, long, short, long, short with no letter pause between them
-    (:data:`LETTER_END_SEC`), and a letter pause before them."""
-    return len(twitches) > len(emg_code.END_MARK) and _mark_last(twitches)
-
-
-def _mark_last(twitches: Sequence[Twitch]) -> bool:
-    """Whether the last letter of a group of twitches is the end mark (the group may be only that)."""
-    n = len(emg_code.END_MARK)
-    if len(twitches) < n:
-        return False
-    mark = twitches[-n:]
-    if "".join("-" if t.long else "." for t in mark) != emg_code.END_MARK:
-        return False
-    before = twitches[-n].onset - twitches[-n - 1].end if len(twitches) > n else np.inf
-    inside = [b.onset - a.end for a, b in zip(mark[:-1], mark[1:], strict=True)]
-    return before > LETTER_END_SEC and max(inside) <= LETTER_END_SEC
+    """Whether a group of twitches ends with the end mark after at least one letter: its last letter
+    (twitches with no letter pause, :data:`LETTER_END_SEC`, between them) is short, long, short,
+    long, short."""
+    letters = _letters(twitches)
+    return len(letters) > 1 and _code(letters[-1][1]) == emg_code.END_MARK
 
 
 def _letters(twitches: Sequence[Twitch]) -> list[tuple[bool, list[Twitch]]]:
@@ -155,8 +143,12 @@ def _letters(twitches: Sequence[Twitch]) -> list[tuple[bool, list[Twitch]]]:
     return letters
 
 
+def _symbol(twitch: Twitch) -> str:
+    return "-" if twitch.long else "."
+
+
 def _code(twitches: Sequence[Twitch]) -> str:
-    return "".join("-" if t.long else "." for t in twitches)
+    return "".join(map(_symbol, twitches))
 
 
 def decode_emg_morse(twitches: Sequence[Twitch]) -> Decoded:
@@ -188,7 +180,7 @@ def decode_emg_morse(twitches: Sequence[Twitch]) -> Decoded:
         elif words[-1]:
             symbols.append((" ", 1.0))
         words[-1].append(_code(letter))
-        symbols += [("-" if t.long else ".", t.confidence) for t in letter]
+        symbols += [(_symbol(t), t.confidence) for t in letter]
     return spell_morse(kind, words, symbols, onset, end)
 
 
@@ -215,14 +207,12 @@ class EmgMessageDecoder:
         self._group.extend(twitches)
         if self._group:
             end_pause = EMG_GROUP_END_SEC if self.mode == "yes_no" else EMG_MESSAGE_END_SEC
-            marked = (
-                self.mode == "morse" and bool(twitches) and ends_with_mark(consistent_twitches(self._group))
-            )
+            group = consistent_twitches(self._group)
+            marked = self.mode == "morse" and bool(twitches) and ends_with_mark(group)
             if now - self._group[-1].end >= end_pause and len(self._group) < MIN_EMG_MESSAGE_TWITCHES:
                 self._group = []  # a lone twitch: phasic REM twitches are common, not a message
             elif marked or now - self._group[-1].end >= end_pause:
                 fn = decode_yes_no if self.mode == "yes_no" else decode_emg_morse
-                group = consistent_twitches(self._group)
                 if len(group) < MIN_EMG_MESSAGE_TWITCHES or not _strong(group):
                     # one deliberate-looking twitch, or only background-strength ones: not a message
                     self._group = []
