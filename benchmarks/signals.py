@@ -291,14 +291,17 @@ class Score:
     respelled: list[bool] = field(default_factory=list)
 
 
-#: Bands of the sender's gain and of the background's loudness under a message (:class:`Truth`),
-#: in the order the band table prints them.
+#: Bands of the sender's gain, of the background's loudness under a message and of the sender's hold
+#: (:class:`Truth`), in the order the band table prints them.
 BANDS = (
     "gain 0.6–0.8",
     "gain 0.8–1.0",
     "background < ½ signal",
     "background ½–1 × signal",
     "background ≥ signal",
+    "hold 0.3–0.6 s",
+    "hold 0.6–0.9 s",
+    "hold 0.9–1.2 s",
 )
 
 
@@ -306,11 +309,12 @@ BANDS = (
 CONFIDENCE_STEPS = (0.0, 0.5, 0.6, 0.7, 0.8)
 
 
-def bands_of(tr: Truth) -> tuple[str, str]:
-    """The gain band and the loudness band of an eye message's truth ``tr`` (see :data:`BANDS`)."""
+def bands_of(tr: Truth) -> tuple[str, str, str]:
+    """The gain, loudness and hold bands of an eye message's truth ``tr`` (see :data:`BANDS`)."""
     gain = BANDS[0] if tr.gain < 0.8 else BANDS[1]
     loud = BANDS[2] if tr.loudness < 0.5 else BANDS[3] if tr.loudness < 1.0 else BANDS[4]
-    return gain, loud
+    hold = BANDS[5] if tr.hold < 0.6 else BANDS[6] if tr.hold < 0.9 else BANDS[7]
+    return gain, loud, hold
 
 
 def tally(by_band: dict[str, list[int]], band: str, errors: int, chars: int) -> None:
@@ -940,7 +944,7 @@ def print_rem_draws(
         "have had on top."
     )
     print()
-    print(f"### Eye-Morse CER on {bg.name} by the sender's gain and by how loud the real REMs under it are")
+    print(f"### Eye-Morse CER on {bg.name} by the sender's gain and hold, and how loud the real REMs are")
     print()
     print("| draws | " + " | ".join(BANDS) + " |")
     print("|---|" + "---|" * len(BANDS))
@@ -955,7 +959,9 @@ def print_rem_draws(
         "Gain: the fraction of the calibrated excursion the sender reached (1.0 = the calibration's swing). "
         "Background: the 95th percentile of |E1 − E2| of the real recording under the message (natural "
         "REMs, artefacts), relative to the message's half swing; where it reaches the signal, a human "
-        "scorer could not read the looks either."
+        "scorer could not read the looks either. Hold: how long the sender held each side (s, the code's "
+        "unit): natural REMs are brief, so longer looks outweigh them (the calibration advises a hold of "
+        "about 1 s)."
     )
     print()
     print(f"### Eye-Morse on {bg.name}: asking again when a message's confidence is low")

@@ -48,6 +48,20 @@ def calibration_edf(tmp_path_factory):
     return path
 
 
+def test_calibrate_advises_a_longer_hold(run_cli, tmp_path):
+    looks = [Gesture(-1, 0.45), Gesture(1, 0.45)] * 4 + [Gesture(0, 2.0)]
+    e1, e2, _ = synth.eog(synth.centre(2) + looks, seed=34, gain=1.0, jitter=0.05)
+    edf = tmp_path / "quick_looks.edf"
+    write_edf(edf, _whole_seconds(np.vstack([e1, e2])), synth.FS, ["E1-M2", "E2-M2"], ["eog", "eog"])
+    cal = tmp_path / "cal.json"
+    code, stdout, stderr = run_cli(
+        "detect", str(edf), "--eog", "E1-M2", "--eog-right", "E2-M2", "--calibrate", "--out", str(cal)
+    )
+    assert code == 0, stderr
+    assert json.loads(cal.read_text())["hold_s"] < 0.6
+    assert "advice:" in stderr and "about 1 s" in stderr
+
+
 def test_detect_writes_events_and_says_amplitude_was_estimated(run_cli, night_edf, tmp_path):
     out = tmp_path / "events.tsv"
     args = ["detect", str(night_edf), "--eog", "E1-M2", "--eog-right", "E2-M2", "--emg", "EMG"]
@@ -85,6 +99,9 @@ def test_calibrate_then_detect(run_cli, calibration_edf, night_edf, tmp_path):
     assert code == 0, stderr
     swing = json.loads(cal.read_text())["swing_uv"]
     assert swing == pytest.approx(synth.SWING * 1e6, rel=0.15)
+    # The person held each side 1 s: the hold is reported, and no advice to hold longer is given.
+    assert json.loads(cal.read_text())["hold_s"] == pytest.approx(1.0, abs=0.15)
+    assert "hold" in stdout and "advice" not in stderr
     out = tmp_path / "events.tsv"
     code, stdout, stderr = run_cli(
         "detect",

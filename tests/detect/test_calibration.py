@@ -12,6 +12,7 @@ from dreamlink.detect.calibration import (
     CalibrationError,
     calibrate,
     estimate_swing,
+    hold_advice,
     load_calibration,
 )
 from dreamlink.errors import InputFileError
@@ -28,6 +29,20 @@ def test_good_calibration_recovers_the_swing():
     assert cal.swing == pytest.approx(synth.SWING, rel=0.1)
     assert cal.n_swings >= 6
     assert cal.method == "calibration"
+
+
+@pytest.mark.parametrize("hold", [0.4, 1.0])
+def test_calibration_measures_the_hold_and_advises_a_short_one(hold):
+    looks = [Gesture(-1, hold), Gesture(1, hold)] * 4 + [Gesture(0, 1.5)]
+    e1, e2, _ = synth.eog(synth.centre(2) + looks, seed=5, gain=1.0, jitter=0.05)
+    cal = calibrate(e1 - e2, synth.FS, e1, e2)
+    # A gesture's time includes its saccade (tens of ms): the fixation is a little shorter.
+    assert cal.hold == pytest.approx(hold, abs=0.15)
+    advice = hold_advice(cal)
+    if hold < 0.9:
+        assert advice is not None and f"{cal.hold:.2f} s" in advice and "about 1 s" in advice
+    else:
+        assert advice is None
 
 
 def test_refuses_flat():
@@ -71,12 +86,18 @@ def test_refuses_too_short():
 
 
 def test_save_and_load_round_trip(tmp_path):
-    cal = Calibration(612e-6, "calibration", 7, 0.08, 256.0, ("E1", "E2"))
+    cal = Calibration(612e-6, "calibration", 7, 0.08, 256.0, ("E1", "E2"), hold=0.85)
     path = cal.save(tmp_path / "cal.json")
     data = json.loads(path.read_text())
     assert data["format"] == "dreamlink-eog-calibration" and data["swing_uv"] == 612.0
+    assert data["hold_s"] == 0.85
     back = load_calibration(path)
-    assert back.swing == pytest.approx(612e-6) and back.channels == ("E1", "E2")
+    assert back.swing == pytest.approx(612e-6) and back.channels == ("E1", "E2") and back.hold == 0.85
+    # A file written before holds were measured reads with an unknown hold, and gets no advice.
+    del data["hold_s"]
+    path.write_text(json.dumps(data))
+    older = load_calibration(path)
+    assert older.hold == 0.0 and hold_advice(older) is None
 
 
 @pytest.mark.parametrize(
@@ -87,6 +108,8 @@ def test_save_and_load_round_trip(tmp_path):
         ('{"swing_uv": 500}', "not a dreamlink calibration"),
         ('{"format": "dreamlink-eog-calibration", "swing_uv": 1e9}', "plausible"),
         ('{"format": "dreamlink-eog-calibration", "swing_uv": "big"}', "number"),
+        ('{"format": "dreamlink-eog-calibration", "swing_uv": 500, "hold_s": "slow"}', "hold_s must be"),
+        ('{"format": "dreamlink-eog-calibration", "swing_uv": 500, "hold_s": 60}', "hold_s 60"),
     ],
 )
 def test_load_rejects_bad_files(tmp_path, content, match):

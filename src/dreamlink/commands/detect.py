@@ -124,7 +124,7 @@ def command(
     from tqdm import tqdm
 
     from dreamlink.detect.calibration import calibrate as run_calibration
-    from dreamlink.detect.calibration import load_calibration
+    from dreamlink.detect.calibration import hold_advice, load_calibration
     from dreamlink.detect.pipeline import detect_array, horizontal, load_channels
     from dreamlink.events import write_events_tsv
 
@@ -157,8 +157,11 @@ def command(
         result.save(out)
         click.echo(
             f"calibration: full left-right swing {result.swing * 1e6:.0f} µV from {result.n_swings} "
-            f"swings (CV {result.cv:.0%}) -> {out}"
+            f"swings (CV {result.cv:.0%}), hold {result.hold:.2f} s at each side -> {out}"
         )
+        advice = hold_advice(result)
+        if advice is not None:
+            click.echo(f"advice: {advice}", err=True)
         return
 
     duration = data.shape[1] / info.sfreq

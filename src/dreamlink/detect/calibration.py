@@ -26,6 +26,7 @@ File format (JSON, written by :meth:`Calibration.save`, read by :func:`load_cali
       "method": "calibration",      # or "estimated"
       "n_swings": 7,
       "cv": 0.08,                   # coefficient of variation of the swings
+      "hold_s": 0.95,               # median time the gaze stayed at a side between swings (s)
       "sfreq": 256.0,
       "channels": ["E1-M2", "E2-M2"],
       "created": "2026-11-25T16:00:00+00:00",
@@ -64,6 +65,13 @@ MIN_SWINGS = 4
 MAX_CV = 0.25
 #: Plausible full-swing range (V) on a horizontal derivation.
 PLAUSIBLE_V = (50e-6, 5000e-6)
+#: Holds (s) at each side at least this long are read far more reliably as eye-Morse in REM sleep:
+#: on real REM EOG with injected messages (``benchmarks/signals.py``, 12 seeds, 1714 characters) the
+#: CER was 11.6 % at holds of 0.3–0.6 s, 6.7 % at 0.6–0.9 s and 3.3 % at 0.9–1.2 s. Natural rapid eye
+#: movements are brief; a longer fixation outweighs them. The calibration advises a shorter hold.
+ADVISED_HOLD_SEC = 0.9
+#: Only fixations shorter than this (s) between two full swings count as holds (longer: a pause).
+MAX_HOLD_SEC = 3.0
 #: Swing estimate = this × p95 of movement amplitudes...
 ESTIMATE_FACTOR = 3.0
 #: ...within this range (V).
@@ -96,6 +104,9 @@ class Calibration:
         ISO-8601 time of creation.
     note : str
         Free text.
+    hold : float
+        Median time (s) the gaze stayed at a side between two full swings: the person's pace, which
+        eye codes use as their unit (0 = unknown: estimated, or an older file).
     """
 
     swing: float
@@ -106,11 +117,13 @@ class Calibration:
     channels: tuple[str, ...] = ()
     created: str = field(default_factory=lambda: _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
     note: str = ""
+    hold: float = 0.0
 
     def to_json(self) -> dict:
         """JSON-ready dict in the documented file format."""
         d = asdict(self)
         swing = d.pop("swing")
+        d["hold_s"] = round(d.pop("hold"), 3)
         return {
             "format": FORMAT,
             "version": 1,
@@ -161,11 +174,41 @@ def load_calibration(path: str | Path) -> Calibration:
         method=str(d.get("method", "calibration")),
         n_swings=int(d.get("n_swings", 0)),
         cv=float(d.get("cv", 0.0)),
+        hold=_hold_of(d.get("hold_s", 0.0), path),
         sfreq=float(d.get("sfreq", 0.0)),
         channels=tuple(d.get("channels", ())),
         created=str(d.get("created", "")),
         note=str(d.get("note", "")),
     )
+
+
+def _hold_of(value: object, path: Path) -> float:
+    """The ``hold_s`` field of a calibration file (s; 0 when absent)."""
+    try:
+        hold = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as err:
+        raise InputFileError(f"{path}: hold_s must be a number of seconds") from err
+    if not 0.0 <= hold <= MAX_HOLD_SEC:
+        raise InputFileError(f"{path}: hold_s {hold:g} is outside 0-{MAX_HOLD_SEC:g} s; redo the calibration")
+    return hold
+
+
+def hold_advice(cal: Calibration) -> str | None:
+    """Advice for a person whose calibrated hold is short (:data:`ADVISED_HOLD_SEC`), else ``None``."""
+    if not 0.0 < cal.hold < ADVISED_HOLD_SEC:
+        return None
+    return (
+        f"the gaze stayed {cal.hold:.2f} s at each side; for eye-Morse, hold each side about 1 s "
+        f"(at least {ADVISED_HOLD_SEC:g} s): in REM sleep, natural eye movements spoil short looks far "
+        "more often (see docs/signal-codes.md)"
+    )
+
+
+def side_holds(full: Sequence[Movement]) -> list[float]:
+    """Times (s) the gaze stayed at a side between consecutive full swings (shorter than
+    :data:`MAX_HOLD_SEC`; a longer stay is a pause, not a hold)."""
+    holds = [b.onset - (a.onset + a.duration) for a, b in zip(full[:-1], full[1:], strict=True)]
+    return [h for h in holds if 0.0 < h < MAX_HOLD_SEC]
 
 
 def check_signal(h: np.ndarray, sfreq: float, what: str = "EOG") -> None:
@@ -292,12 +335,18 @@ def calibrate(
                 "left and --eog-right the right outer canthus"
             )
     swing = float(np.median(amps))
+    holds = side_holds(full)
+    hold = round(float(np.median(holds)), 3) if holds else 0.0
     if not PLAUSIBLE_V[0] <= swing <= PLAUSIBLE_V[1]:
         raise CalibrationError(
             f"implausible swing amplitude {swing * 1e6:.0f} µV; check units and electrodes"
         )
-    logger.info("calibrated swing %.0f µV from %d swings (CV %.2f)", swing * 1e6, len(full), cv)
-    return Calibration(swing, "calibration", len(full), round(cv, 3), float(sfreq), tuple(channels))
+    logger.info(
+        "calibrated swing %.0f µV from %d swings (CV %.2f), hold %.2f s", swing * 1e6, len(full), cv, hold
+    )
+    return Calibration(
+        swing, "calibration", len(full), round(cv, 3), hold=hold, sfreq=float(sfreq), channels=tuple(channels)
+    )
 
 
 def estimate_swing(
@@ -331,4 +380,6 @@ def estimate_swing(
             f"estimated from {len(moves)} eye movements of this recording: "
             f"{ESTIMATE_FACTOR:g} × p95 amplitude ({p95 * 1e6:.0f} µV) = {swing * 1e6:.0f} µV"
         )
-    return Calibration(swing, "estimated", len(moves), 0.0, float(sfreq), tuple(channels), note=note)
+    return Calibration(
+        swing, "estimated", len(moves), 0.0, sfreq=float(sfreq), channels=tuple(channels), note=note
+    )
