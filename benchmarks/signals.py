@@ -280,6 +280,8 @@ class Score:
     causes: dict[str, int] = field(default_factory=dict)
     #: Character errors and characters of messages by band (:func:`bands_of`): band -> [errors, chars].
     by_band: dict[str, list[int]] = field(default_factory=dict)
+    #: Detection latencies (s) of the messages sent as the guide says (:data:`BANDS`, last band).
+    guide_latencies: list[float] = field(default_factory=list)
     #: Each decoded message's confidence, character errors and characters.
     confident: list[tuple[float, int, int]] = field(default_factory=list)
     #: Messages reported again whole after a frame inside them closed them early (``revises``), and
@@ -302,6 +304,7 @@ BANDS = (
     "hold 0.3–0.6 s",
     "hold 0.6–0.9 s",
     "hold 0.9–1.2 s",
+    "as the guide says: hold ≥ 0.9 s, gain ≥ 0.8",
 )
 
 
@@ -309,12 +312,14 @@ BANDS = (
 CONFIDENCE_STEPS = (0.0, 0.5, 0.6, 0.7, 0.8)
 
 
-def bands_of(tr: Truth) -> tuple[str, str, str]:
-    """The gain, loudness and hold bands of an eye message's truth ``tr`` (see :data:`BANDS`)."""
+def bands_of(tr: Truth) -> tuple[str, ...]:
+    """The gain, loudness and hold bands of an eye message's truth ``tr``, and whether it was sent as
+    ``docs/signal-codes.md`` advises (see :data:`BANDS`)."""
     gain = BANDS[0] if tr.gain < 0.8 else BANDS[1]
     loud = BANDS[2] if tr.loudness < 0.5 else BANDS[3] if tr.loudness < 1.0 else BANDS[4]
     hold = BANDS[5] if tr.hold < 0.6 else BANDS[6] if tr.hold < 0.9 else BANDS[7]
-    return gain, loud, hold
+    guide = (BANDS[8],) if tr.hold >= 0.9 and tr.gain >= 0.8 else ()
+    return (gain, loud, hold, *guide)
 
 
 def tally(by_band: dict[str, list[int]], band: str, errors: int, chars: int) -> None:
@@ -404,6 +409,8 @@ def score(events, truths: list[Truth], kind: str, sc: Score) -> None:
             sc.confident.append((float(e.confidence or 0.0), errors, len(tr.answer)))
             if tr.kind in EYE_MESSAGES:
                 add_band(sc, tr, errors)
+                if BANDS[-1] in bands_of(tr):
+                    sc.guide_latencies.append(sc.latencies[-1])
             if errors:
                 cause = error_cause(e, tr)
                 sc.causes[cause] = sc.causes.get(cause, 0) + errors
@@ -794,6 +801,7 @@ def _summed(scores: list[Score]) -> Score:
         ):
             setattr(total, name, getattr(total, name) + getattr(sc, name))
         total.latencies += sc.latencies
+        total.guide_latencies += sc.guide_latencies
         for cause, n in sc.causes.items():
             total.causes[cause] = total.causes.get(cause, 0) + n
         total.confident += sc.confident
@@ -961,8 +969,18 @@ def print_rem_draws(
         "REMs, artefacts), relative to the message's half swing; where it reaches the signal, a human "
         "scorer could not read the looks either. Hold: how long the sender held each side (s, the code's "
         "unit): natural REMs are brief, so longer looks outweigh them (the calibration advises a hold of "
-        "about 1 s)."
+        "about 1 s). As the guide says: messages held at least 0.9 s at each side and reaching at least "
+        "80 % of the calibrated excursion, as `docs/signal-codes.md` asks of a dreamer."
     )
+    print()
+    for label, sc in scored:
+        lat = np.asarray(sc.guide_latencies)
+        if lat.size:
+            print(
+                f"- As the guide says ({label}): {lat.size} messages found, latency p50 / p99 "
+                f"{np.percentile(lat, 50):.2f} / {np.percentile(lat, 99):.2f} s, "
+                f"{int((lat > 0.5).sum())} later than 0.5 s."
+            )
     print()
     print(f"### Eye-Morse on {bg.name}: asking again when a message's confidence is low")
     print()
