@@ -56,7 +56,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT / "src"))
 
-from dreamlink.detect.calibration import Calibration  # noqa: E402
+from dreamlink.detect.calibration import ADVISED_HOLD_SEC, Calibration  # noqa: E402
 from dreamlink.detect.eye_messages import LEXICON_MAX_EDITS, LEXICON_NONWORD_BLOCKS  # noqa: E402
 from dreamlink.detect.eye_reading import decode_eye_morse_path  # noqa: E402
 from dreamlink.detect.eye_sweeps import EyeSignalDetector  # noqa: E402
@@ -318,7 +318,7 @@ def bands_of(tr: Truth) -> tuple[str, ...]:
     gain = BANDS[0] if tr.gain < 0.8 else BANDS[1]
     loud = BANDS[2] if tr.loudness < 0.5 else BANDS[3] if tr.loudness < 1.0 else BANDS[4]
     hold = BANDS[5] if tr.hold < 0.6 else BANDS[6] if tr.hold < 0.9 else BANDS[7]
-    guide = (BANDS[8],) if tr.hold >= 0.9 and tr.gain >= 0.8 else ()
+    guide = (BANDS[8],) if tr.hold >= ADVISED_HOLD_SEC and tr.gain >= 0.8 else ()
     return (gain, loud, hold, *guide)
 
 
@@ -329,10 +329,12 @@ def tally(by_band: dict[str, list[int]], band: str, errors: int, chars: int) -> 
     cell[1] += chars
 
 
-def add_band(sc: Score, tr: Truth, errors: int) -> None:
-    """Count an eye message's ``errors`` and characters into its bands of ``sc``."""
-    for band in bands_of(tr):
+def add_band(sc: Score, tr: Truth, errors: int) -> tuple[str, ...]:
+    """Count an eye message's ``errors`` and characters into its bands of ``sc``; returns the bands."""
+    bands = bands_of(tr)
+    for band in bands:
         tally(sc.by_band, band, errors, len(tr.answer))
+    return bands
 
 
 #: Why a message's characters were wrong, in the order the breakdown table prints them.
@@ -408,8 +410,8 @@ def score(events, truths: list[Truth], kind: str, sc: Score) -> None:
             sc.char_errors += errors
             sc.confident.append((float(e.confidence or 0.0), errors, len(tr.answer)))
             if tr.kind in EYE_MESSAGES:
-                add_band(sc, tr, errors)
-                if BANDS[-1] in bands_of(tr):
+                bands = add_band(sc, tr, errors)
+                if BANDS[-1] in bands:  # sent as the guide says
                     sc.guide_latencies.append(sc.latencies[-1])
             if errors:
                 cause = error_cause(e, tr)
