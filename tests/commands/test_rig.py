@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from dreamlink.detect.calibration import Calibration
 from dreamlink.rig.client import Outbox
 from dreamlink.sources import open_source
 from tests.server.helpers import DREAMLINK, add_users, server_process
@@ -22,6 +23,19 @@ def test_offline_rig_records_and_fills_its_outbox(run_cli, tmp_path: Path) -> No
     assert box.count("signal") == n // 256 and box.get("src_end") == n
     box.close()
     assert (out / "recording-run01").is_dir()
+
+
+def test_rig_tells_the_operator_when_the_dreamers_looks_are_short(run_cli, tmp_path: Path) -> None:
+    cal = Calibration(800e-6, hold=0.45).save(tmp_path / "cal.json")
+    args = ["rig", "sim:seed=1,hours=0.01", "--speed", "max", "--events", "detect", "--calibration", str(cal)]
+    code, _, err = run_cli(*args, "--out", str(tmp_path / "rig"))
+    assert code == 0, err
+    assert "the dreamer's calibration: the gaze stayed 0.45 s at each side" in err and "about 1 s" in err
+    slow = Calibration(800e-6, hold=1.0).save(tmp_path / "slow.json")
+    args[-1] = str(slow)
+    code, _, err = run_cli(*args, "--out", str(tmp_path / "rig-slow"))
+    assert code == 0, err
+    assert "the dreamer's calibration" not in err
 
 
 @pytest.mark.parametrize(

@@ -222,9 +222,13 @@ def command(
     pace = _speed(speed)
     swing = None
     if calibration:
-        from dreamlink.detect.calibration import load_calibration
+        from dreamlink.detect.calibration import hold_advice, load_calibration
 
-        swing = load_calibration(calibration).swing
+        eye_calibration = load_calibration(calibration)
+        swing = eye_calibration.swing
+        advice = hold_advice(eye_calibration)
+        if advice is not None:  # for the operator, before the dreamer falls asleep
+            click.echo(f"note: the dreamer's calibration: {advice}", err=True)
     cue_cal = None
     if cue_calibration:
         from dreamlink.cues.safety import Calibration
