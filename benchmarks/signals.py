@@ -495,7 +495,9 @@ def rem_morse_draw(bg: Background, seed: int) -> tuple[Score, int, int]:
 
     Returns the pipeline's score and, as a diagnostic, the character errors and characters of the
     body reader alone (:func:`~dreamlink.detect.eye_reading.decode_eye_morse_path`) given each message's
-    true frames, hold and swing: what is left when framing is perfect.
+    true frames, hold and swing: what is left when framing is perfect. Each body is read whole, its
+    rests after the opening frame and before the closing one timed as the code keys them
+    (``timed_edges``), as the pipeline reads a message between its frames.
     """
     rng = np.random.default_rng(seed)
     sc, body_errors, body_chars = Score(), 0, 0
@@ -510,7 +512,9 @@ def rem_morse_draw(bg: Background, seed: int) -> tuple[Score, int, int]:
         times, levels = eye.level_trace(0.0, np.inf)
         for tr in truths:
             inside = (times >= tr.body[0]) & (times <= tr.body[1])
-            read = decode_eye_morse_path(times[inside], levels[inside], tr.half_v, tr.hold, spoiled_ok=True)
+            read = decode_eye_morse_path(
+                times[inside], levels[inside], tr.half_v, tr.hold, spoiled_ok=True, timed_edges=True
+            )
             body_errors += levenshtein(read.text if read.ok and read.text else "", tr.answer)
             body_chars += len(tr.answer)
     return sc, body_errors, body_chars

@@ -128,6 +128,26 @@ def test_morse_path_spells_letters_only(monkeypatch):
     assert "'.......' is not a Morse letter" in decode_eye_morse_path(t, lv, 300e-6, 0.6).reason
 
 
+def test_morse_path_of_a_whole_body_times_its_edge_rests():
+    # "SOS", then natural movements in the rest before the closing frame: a look left and one right
+    # (0.9 half swings each, 0.4 s) two units after the last element, as a dot would come.
+    t, lv = morse_trace("... --- ...")
+    u = eye_code.morse_unit(0.6)
+    last_end = t[np.flatnonzero(lv)[-1]]
+    at = last_end + 2 * u
+    lv[(t >= at) & (t < at + 0.4)] += 0.9 * 300e-6
+    lv[(t >= at + 0.4) & (t < at + 0.8)] -= 0.9 * 300e-6
+    # Read as a window cut anywhere, the rest may end at once: the movements are a fifth dot ("H").
+    assert decode_eye_morse_path(t, lv, 300e-6, 0.6).text == "SOH"
+    # Read as a whole body, the rest before the closing frame lasts about the code's 5 units.
+    assert decode_eye_morse_path(t, lv, 300e-6, 0.6, timed_edges=True).text == "SOS"
+    # A sender who rests far longer before the first element or the closing frame is still read.
+    pad = np.zeros(int(10 / STEP))
+    long_lv = np.concatenate([pad, morse_trace("... --- ...")[1], pad])
+    long_t = (np.arange(long_lv.size) + 0.5) * STEP
+    assert decode_eye_morse_path(long_t, long_lv, 300e-6, 0.6, timed_edges=True).text == "SOS"
+
+
 def _spoil(t: np.ndarray, lv: np.ndarray, start: float, unit: float) -> None:
     """A natural REM spoils the element keyed from ``start`` (s): its first look reaches 0.7 of the
     half swing, its second 0.2 (0.9 half swings across, below HSMM_MIN_SWING)."""

@@ -1735,7 +1735,7 @@ class EyeMessageDecoder:
                 t, lv = self.levels(body_t0, body_t1)
                 by_level = decode_eye_morse_path(
                     t, lv, 0.5 * self._full, self._hold, onset, end,
-                    strict_rests=self._tentative, spoiled_ok=True,
+                    strict_rests=self._tentative, spoiled_ok=True, timed_edges=True,
                 )
                 if self._tentative:
                     res = by_level  # a re-opened message is read by the whole-body reading only

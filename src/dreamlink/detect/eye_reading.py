@@ -478,6 +478,7 @@ def decode_eye_morse_path(
     end: float = 0.0,
     strict_rests: bool = False,
     spoiled_ok: bool = False,
+    timed_edges: bool = False,
 ) -> Decoded:
     """Decode an eye-Morse body as a whole by explicit-duration Viterbi (:mod:`dreamlink.detect.eye_hsmm`).
 
@@ -490,14 +491,17 @@ def decode_eye_morse_path(
     also when the centre rest before the first element or after the last one is far longer than
     the code's (:data:`~dreamlink.link.eye_code.FRAME_REST_SEC` after the opening frame's hold;
     ``max(5 units, FRAME_REST_SEC)`` before the closing frame; +25 % + 0.5 s): a "message" made of
-    natural movements between a closing frame and the next message's opening frame.
+    natural movements between a closing frame and the next message's opening frame. With
+    ``timed_edges`` the trace is a whole body between its frames, and those two rests are read as
+    lasting about that long (:func:`~dreamlink.detect.eye_hsmm.best_path`), not any time (a window
+    cut anywhere in a trace).
     """
     kind = "eye_morse"
     times = np.asarray(times, dtype=float)
     unit, found = morse_body_blocks(times, levels, half, hold_sec)
     if found is None:
         return unreadable(kind, "no gaze trace between the LRLR frames", onset, end)
-    path = best_path(found[1], times, unit, "morse")
+    path = best_path(found[1], times, unit, "morse", timed_edges=timed_edges)
     if path is None:
         return unreadable(kind, "the gaze trace does not follow the eye-Morse code", onset, end)
     segs, u, _cost = path
