@@ -35,9 +35,9 @@ Eye-Morse on the real REM EOG is the hardest row, and its ~50 messages give a no
 ``--rem-draws`` more times (seeds spawned from ``--seed``, two processes). Each draw also reads every
 message body between its true frames with the sender's true hold and swing (the body reader alone):
 the gap between the two CERs is what finding the frames costs. Its character errors are broken down
-by cause (missed, unreadable, closed early, ran on, misread) and by band: the sender's gain, and how
-loud the real background under the message is relative to it (natural REMs as large as the looks);
-a last table shows what taking only confident messages (asking again otherwise) leaves.
+by cause (missed, opened late, unreadable, closed early, ran on, misread) and by band: the sender's
+gain, and how loud the real background under the message is relative to it (natural REMs as large as
+the looks); a last table shows what taking only confident messages (asking again otherwise) leaves.
 """
 
 from __future__ import annotations
@@ -338,16 +338,20 @@ def add_band(sc: Score, tr: Truth, errors: int) -> tuple[str, ...]:
 
 
 #: Why a message's characters were wrong, in the order the breakdown table prints them.
-CAUSES = ("missed", "unreadable", "closed early", "ran on", "misread")
+CAUSES = ("missed", "opened late", "unreadable", "closed early", "ran on", "misread")
 
 
 def error_cause(e, tr: Truth) -> str:
-    """Why a decoded message ``e`` differs from its truth ``tr``: ``"unreadable"``, ``"closed early"``
-    (it ends over 1 s before the true closing frame: a frame inside the body closed it), ``"ran on"``
-    (it ends over 1 s after: the closing frame was missed) or ``"misread"`` (framed right)."""
+    """Why a decoded message ``e`` differs from its truth ``tr``: ``"unreadable"``, ``"opened late"``
+    (it starts over 1 s after the true opening frame: that frame was missed and one inside the body
+    opened it), ``"closed early"`` (it ends over 1 s before the true closing frame: a frame inside
+    the body closed it), ``"ran on"`` (it ends over 1 s after: the closing frame was missed) or
+    ``"misread"`` (framed right)."""
     end = e.onset + e.duration
     if e.value in (None, "unreadable"):
         return "unreadable"
+    if e.onset > tr.onset + 1.0:
+        return "opened late"
     if end < tr.lrlr_end - 1.0:
         return "closed early"
     if end > tr.lrlr_end + 1.0:
@@ -378,8 +382,11 @@ def score(events, truths: list[Truth], kind: str, sc: Score) -> None:
         sc.trials += 1
         if tr.kind != "lrlr":
             sc.chars += len(tr.answer)
-        # The candidate that starts nearest the signal, among those that could be it (a false
-        # message that natural REMs opened before it and its opening frame closed is not it).
+        # The candidate that starts nearest the signal, among those that could be it: one that
+        # starts with it, or one that ends with its closing frame and starts inside its body (its
+        # opening frame was missed and a frame that natural REMs and its elements made opened it:
+        # what it read is what was delivered for this message). A false message that natural REMs
+        # opened before it and its opening frame closed is not it.
         match = None
         for i, e in enumerate(cands):
             if i in used:
@@ -387,9 +394,12 @@ def score(events, truths: list[Truth], kind: str, sc: Score) -> None:
             if kind == "lrlr":
                 ok = abs(e.onset - tr.onset) < 0.5 and abs(e.onset + e.duration - tr.lrlr_end) < 0.5
             else:
-                ok = (
+                starts_with = (
                     e.onset <= tr.onset + 1.0 and e.onset + e.duration >= tr.onset and e.onset > tr.onset - 30
                 )
+                ends_at = e.onset + e.duration
+                ends_with = tr.onset <= e.onset < tr.body[1] and abs(ends_at - tr.lrlr_end) <= 1.0
+                ok = starts_with or ends_with
             if ok and (match is None or abs(e.onset - tr.onset) < abs(cands[match].onset - tr.onset)):
                 match = i
         if match is None:
@@ -948,7 +958,10 @@ def print_rem_draws(
         )
     print()
     print(
-        "Missed: no message matched (all its characters). Closed early: the message ended over 1 s before "
+        "Missed: no message matched (all its characters). Opened late: the message started over 1 s "
+        "after its opening frame and ended at its closing frame (the opening frame was missed and a frame "
+        "that natural REMs and elements made inside the body opened it; scored by what it read). "
+        "Closed early: the message ended over 1 s before "
         "its closing frame (a frame that natural REMs and elements made inside the body closed it; the "
         "rest usually comes as an extra message). Ran on: it ended over 1 s after (its closing frame was "
         "missed and it read on into what followed). Misread: framed right, text wrong. Revised: messages "
