@@ -115,9 +115,9 @@ def test_reading_across_a_frame_tells_a_frame_inside_a_body_from_a_real_one():
 
 
 def test_morse_path_spells_letters_only(monkeypatch):
-    # A hurried sender: 2.8 units between "I" and "M", nearer the 2 inside a letter than the 5
+    # A hurried sender: 3 units between "I" and "M", nearer the 2 inside a letter than the 5
     # between letters. Element by element that is "..--", no letter; the letters read "IM".
-    t, lv = morse_trace(".. --", letter_gap=2.8)
+    t, lv = morse_trace(".. --", letter_gap=3.0)
     assert decode_eye_morse_path(t, lv, 300e-6, 0.6).text == "IM"
     monkeypatch.setattr(eye_hsmm, "LETTER_GRAMMAR", False)
     assert "'..--' is not a Morse letter" in decode_eye_morse_path(t, lv, 300e-6, 0.6).reason

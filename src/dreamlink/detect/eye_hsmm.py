@@ -9,8 +9,7 @@ this: they add brief excursions and can split or fill a fixation, which breaks a
 goes sweep by sweep or fixation by fixation. A hidden semi-Markov model (HSMM) instead asks
 which *whole* sequence of segments allowed by the code best explains the trace: each block costs
 its squared distance from its segment's level (capped, so a natural REM spike costs little more
-than a mismatch), each segment a log-normal penalty on its duration (its keyed time plus the eye
-movement that bounds it, :data:`SWEEP_SHARE_SEC`), and the Viterbi algorithm
+than a mismatch), each segment a log-normal penalty on its duration, and the Viterbi algorithm
 finds the cheapest sequence exactly (Rabiner 1989; explicit durations: Yu 2010). A brief natural
 movement cannot become a symbol (it is far shorter than two 1-unit fixations) and cannot delete
 one (a 1-unit fixation at a side costs a lot as centre).
@@ -47,8 +46,6 @@ read in tens of milliseconds.
 
 References
 ----------
-Bahill AT, Clark MR, Stark L (1975). The main sequence, a tool for studying human eye movements.
-Math Biosci 24(3-4):191-204. doi:10.1016/0025-5564(75)90075-9
 Rabiner LR (1989). A tutorial on hidden Markov models and selected applications in speech
 recognition. Proc IEEE 77(2):257-286. doi:10.1109/5.18626
 Yu SZ (2010). Hidden semi-Markov models. Artificial Intelligence 174(2):215-243.
@@ -74,15 +71,6 @@ DURATION_WEIGHT = 2.0
 #: where natural REMs blur a segment's edges; 0.3 read real REM EOG with injected messages better
 #: than 0.2, 0.25, 0.35 or 0.45 on six tuning seeds of ``benchmarks/signals.py``).
 DURATION_SIGMA = 0.3
-#: What a segment of the gaze level lasts beyond its keyed time (s). A look or a rest runs from the
-#: middle of the eye movement into it to the middle of the one out of it, so it lasts its keyed time
-#: plus about one movement: a half sweep (30°) takes about 90 ms, a full swing (60°) about 150 ms
-#: (main sequence, Bahill et al. 1975). Without it the short side looks read long, the unit search
-#: took the sender for slower than they were, and a word gap read as a letter gap ("GOUP", "IAM").
-#: On the body reader alone (seeds 200–239 of ``benchmarks/signals.py``, 5816 characters): 0 → 126
-#: character errors, 0.03 → 133, 0.06 → 107, 0.09 → 101, 0.12 → 132; with 0.09 on seeds 240–279
-#: (5860 characters) 161 → 148, and the whole pipeline on seeds 101–112: 113 → 104.
-SWEEP_SHARE_SEC = 0.09
 #: Shortest first centre rest of a body read by :func:`closing_test`, as a fraction of the code's
 #: :data:`~dreamlink.link.eye_code.FRAME_REST_SEC` (the code keys it ±20 %).
 FIRST_REST_LO = 0.5
@@ -423,7 +411,7 @@ def _viterbi(
         if s.nominal is None:
             pens.append(np.zeros(1))
             continue
-        nom = (s.nominal * unit + SWEEP_SHARE_SEC) / step
+        nom = s.nominal * unit / step
         # A segment lasts at most the whole trace (states may have no upper bound).
         d_lo[i], d_hi[i] = max(1, int(np.floor(s.lo * nom))), max(2, int(np.ceil(min(s.hi * nom, n + 1))))
         log_ratio = np.log(np.arange(d_lo[i], d_hi[i] + 1) / nom)
