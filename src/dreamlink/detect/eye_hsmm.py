@@ -502,10 +502,10 @@ def best_path(
     hold : float, optional
         The sender's fixation time (s) for the frame of ``"framed"`` (default: ``unit``).
     timed_edges : bool
-        The trace is a whole eye-Morse body between its frames: its first centre rest lasts about
-        the code's rest after the opening frame (:func:`_timed_first_rest`) and, for ``"morse"``,
-        its last one about the code's rest before the closing frame (:func:`_timed_last_rest`),
-        instead of any time (a window of a trace, where they may be cut anywhere).
+        For ``"morse"``: the trace is a whole body between its frames, so its first centre rest lasts
+        about the code's rest after the opening frame (:func:`_timed_first_rest`) and its last one
+        about the code's rest before the closing frame (:func:`_timed_last_rest`), instead of any
+        time (a window of a trace, where they may be cut anywhere).
 
     Returns
     -------
@@ -520,14 +520,13 @@ def best_path(
     x, times, step = _blocks(x, times)
 
     def grammar(u: float) -> tuple[tuple[_State, ...], dict[str, tuple[str, ...]]]:
+        if kind == "framed":
+            return _framed_states((hold or unit) / u), _FRAME_NEXT
         if kind == "count":
             return _COUNT_STATES, _COUNT_NEXT
-        states = _framed_states((hold or unit) / u) if kind == "framed" else _MORSE_STATES
         if timed_edges:
-            states = _timed_first_rest(states, u)
-            if kind == "morse":
-                states = _timed_last_rest(states, u)
-        return states, _FRAME_NEXT if kind == "framed" else _MORSE_NEXT
+            return _timed_last_rest(_timed_first_rest(_MORSE_STATES, u), u), _MORSE_NEXT
+        return _MORSE_STATES, _MORSE_NEXT
 
     def cheapest(spell: bool) -> tuple[float, list[tuple[str, int, int]], float] | None:
         best: tuple[float, list[tuple[str, int, int]], float] | None = None
