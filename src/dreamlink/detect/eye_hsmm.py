@@ -781,7 +781,7 @@ def _timed_last_rest(states: tuple[_State, ...], unit: float) -> tuple[_State, .
     letters were most of the body reader's errors on real REM EOG ("HOS" for SOS, "DREAG" for DREAM),
     and timing the two rests cut its character errors by a quarter (169 to 126 of 5816 on seeds
     200–239 of ``benchmarks/signals.py``)."""
-    nominal = max(eye_code.LETTER_GAP_UNITS, eye_code.FRAME_REST_SEC / unit)
+    nominal = eye_code.closing_rest_sec(unit) / unit
     last = _State("c_last", 0.0, nominal, FIRST_REST_LO, np.inf, long_ok=True)
     return tuple(last if st.name == "c_last" else st for st in states)
 

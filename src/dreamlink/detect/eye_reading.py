@@ -520,9 +520,10 @@ def rests_like_code(segs: list, hold_sec: float, unit: float) -> bool:
     first_rest = segs[1].end - segs[1].start if segs[0].state == "pre" else segs[0].end - segs[0].start
     last = [seg for seg in segs if seg.state in ("c_last", "c_pre")]
     last_rest = last[0].end - last[0].start if last else 0.0
-    return first_rest <= 1.25 * (eye_code.FRAME_REST_SEC + hold_sec) + 0.5 and last_rest <= 1.25 * max(
-        eye_code.LETTER_GAP_UNITS * unit, eye_code.FRAME_REST_SEC
-    ) + 0.5
+    return (
+        first_rest <= 1.25 * (eye_code.FRAME_REST_SEC + hold_sec) + 0.5
+        and last_rest <= 1.25 * eye_code.closing_rest_sec(unit) + 0.5
+    )
 
 
 def morse_body_blocks(times: np.ndarray, levels: np.ndarray, half: float, hold_sec: float):
@@ -983,7 +984,7 @@ def shortest_message_sec(hold_sec: float) -> float:
     element, the rest before the closing frame and the closing frame's first three looks.
     """
     unit = eye_code.morse_unit(hold_sec)
-    rest_before = max(eye_code.LETTER_GAP_UNITS * unit, eye_code.FRAME_REST_SEC)
+    rest_before = eye_code.closing_rest_sec(unit)
     return 0.8 * (4 * hold_sec + eye_code.FRAME_REST_SEC + eye_code.SYMBOL_UNITS * unit + rest_before)
 
 

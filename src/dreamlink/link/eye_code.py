@@ -127,6 +127,12 @@ def morse_unit(hold: float) -> float:
     return max(float(hold), MIN_UNIT_SEC)
 
 
+def closing_rest_sec(unit: float) -> float:
+    """Centre rest (s) before an eye-Morse message's closing frame at the Morse ``unit`` (s): a letter
+    gap, and at least :data:`FRAME_REST_SEC`."""
+    return max(LETTER_GAP_UNITS * unit, FRAME_REST_SEC)
+
+
 def eye_morse(text: str, hold: float = 0.5) -> list[Gesture]:
     """LRLR, the text in eye-Morse (dot = full swing left → right, dash = right → left), LRLR.
 
@@ -144,5 +150,5 @@ def eye_morse(text: str, hold: float = 0.5) -> list[Gesture]:
                 body.append(Gesture(-first, SIDE_UNITS * u))
                 body.append(Gesture(0, ELEMENT_GAP_UNITS * u))
             body[-1] = Gesture(0, LETTER_GAP_UNITS * u)
-    body[-1] = Gesture(0, max(LETTER_GAP_UNITS * u, FRAME_REST_SEC))
+    body[-1] = Gesture(0, closing_rest_sec(u))
     return lrlr(hold) + body + lrlr(hold)
