@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -14,7 +16,7 @@ from dreamlink.detect.eye_hsmm import (
     whole_message,
     words_reading,
 )
-from dreamlink.detect.eye_messages import CLOSING_MIN_GAIN, WHOLE_MIN_FIT, WHOLE_MIN_GAIN
+from dreamlink.detect.eye_messages import CLOSING_MIN_GAIN, WHOLE_MIN_FIT, WHOLE_MIN_GAIN, EyeMessageDecoder
 from dreamlink.detect.eye_reading import (
     decode_count_path,
     decode_eye_morse_across,
@@ -146,6 +148,61 @@ def test_morse_path_of_a_whole_body_times_its_edge_rests():
     long_lv = np.concatenate([pad, morse_trace("... --- ...")[1], pad])
     long_t = (np.arange(long_lv.size) + 0.5) * STEP
     assert decode_eye_morse_path(long_t, long_lv, 300e-6, 0.6, timed_edges=True).text == "SOS"
+
+
+def moved_trace(symbols: str, hold: float, word_gap: float, gap: float, half: float = 300e-6):
+    """Gaze level (V) of a framed eye-Morse body as a sender keys it: each look and rest lasts its
+    keyed time plus one eye movement (SWEEP_SHARE_SEC); the word gap keyed ``word_gap`` times the
+    code's, the letter and element gaps ``gap`` times (the code allows ±20 %)."""
+    u, move = eye_code.morse_unit(hold), eye_hsmm.SWEEP_SHARE_SEC
+    parts = [(0.0, eye_code.FRAME_REST_SEC)]
+    for w, word in enumerate(symbols.split(" / ")):
+        if w:
+            parts[-1] = (0.0, eye_code.WORD_GAP_UNITS * u * word_gap + move)
+        for letter in word.split(" "):
+            for s in letter:
+                first = 1.0 if s == "." else -1.0
+                parts += [(first, u + move), (-first, u + move)]
+                parts.append((0.0, eye_code.ELEMENT_GAP_UNITS * u * gap + move))
+            parts[-1] = (0.0, eye_code.LETTER_GAP_UNITS * u * gap + move)
+    parts[-1] = (0.0, eye_code.closing_rest_sec(u))
+    lv = np.concatenate([np.full(int(round(d / STEP)), g * half) for g, d in parts])
+    return (np.arange(lv.size) + 0.5) * STEP, lv
+
+
+@pytest.mark.parametrize("hold", [0.3, 0.6, 1.1])
+def test_morse_path_times_segments_with_their_eye_movements(hold):
+    # "GO UP" with its word gap keyed short (0.8) and the other gaps long (1.2), as the code allows:
+    # with each segment's eye movement left out, the unit search takes the sender for slower than
+    # they are and the word gap reads as a letter gap.
+    t, lv = moved_trace("--. --- / ..- .--.", hold, word_gap=0.8, gap=1.2)
+    assert decode_eye_morse_path(t, lv, 300e-6, hold, timed_edges=True).text == "GOUP"
+    timed = decode_eye_morse_path(t, lv, 300e-6, hold, timed_edges=True, movement_share=True)
+    assert timed.text == "GO UP"
+    # Keyed at the code's gaps, both read it.
+    t, lv = moved_trace("--. --- / ..- .--.", hold, word_gap=1.0, gap=1.0)
+    assert decode_eye_morse_path(t, lv, 300e-6, hold, timed_edges=True).text == "GO UP"
+
+
+def test_decoder_reads_a_framed_body_again_for_its_gaps_only():
+    # The decoder frames a message without the eye movements' share, then reads its gaps again
+    # with it, and takes that reading only when its elements are the same.
+    hold = 0.6
+    t, lv = moved_trace("--. --- / ..- .--.", hold, word_gap=0.8, gap=1.2)
+
+    def levels(t0: float, t1: float) -> tuple[np.ndarray, np.ndarray]:
+        keep = (t >= t0) & (t <= t1)
+        return t[keep], lv[keep]
+
+    dec = EyeMessageDecoder(2 * 300e-6, mode="morse", levels=levels)  # (a full swing: two half swings)
+    dec._hold = hold  # (the pace of the frame that opened it)
+    framed = decode_eye_morse_path(t, lv, 300e-6, hold, 10.0, 40.0, timed_edges=True)
+    assert framed.text == "GOUP"
+    again = dec._text_of_framed(framed, float(t[0]), float(t[-1]))
+    assert (again.text, again.onset, again.end) == ("GO UP", 10.0, 40.0)
+    # A reading with other elements than the body's is kept as it was: only the gaps are re-timed.
+    other = replace(framed, text="GOUA", symbols=framed.symbols[:-2])
+    assert dec._text_of_framed(other, float(t[0]), float(t[-1])) is other
 
 
 def _spoil(t: np.ndarray, lv: np.ndarray, start: float, unit: float) -> None:

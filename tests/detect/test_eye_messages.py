@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from dreamlink.detect import Calibration, detect_array, eye_messages, eye_reading
+from dreamlink.detect import Calibration, detect_array, eye_hsmm, eye_messages, eye_reading
 from dreamlink.detect.decoded import Decoded, unreadable
 from dreamlink.detect.eye_messages import CLOSING_WEAK_CONF, EyeMessageDecoder
 from dreamlink.detect.eye_sweeps import Frame, Sweep
@@ -597,11 +597,10 @@ def test_a_message_closed_early_by_a_frame_inside_it_is_revised_whole(shared_dat
     assert [(m.value, m.data.get("revises")) for m in messages()] == [(first, None), ("IT", None)]
 
 
-@pytest.mark.parametrize(("seed", "start", "spelled"), [(1, 300.0, "I A T"), (4, 500.0, "IAM")])
+@pytest.mark.parametrize(("seed", "start", "spelled"), [(1, 300.0, "I A T")])
 def test_a_lexicon_groups_spoiled_letters_into_the_words_sent(shared_data, seed, start, spelled):
     # Real REM EOG: natural REMs under this "I AM" stretch a letter gap into a word gap and split
-    # the M's dash ("I A T": all letters, but a lone "T" among words is taken for a spoiled reading),
-    # or shorten the word gap to a letter gap ("IAM").
+    # the M's dash ("I A T": all letters, but a lone "T" among words is taken for a spoiled reading).
     data, fs, _ = real_rem_ok(shared_data, seed, "I AM", start)
     info = SourceInfo(("E1", "E2"), ("eog", "eog"), fs)
 
@@ -614,6 +613,23 @@ def test_a_lexicon_groups_spoiled_letters_into_the_words_sent(shared_data, seed,
     msgs = messages("english")
     assert [m.value for m in msgs] == ["I AM"]
     assert msgs[0].data["spelled"] == spelled
+
+
+def test_a_word_gap_is_read_with_the_eye_movements_that_bound_the_looks(shared_data, monkeypatch):
+    # Real REM EOG from 500 s: this sender's "I AM" (render seed 4) reads "IAM" when the looks and
+    # rests are timed without the eye movements between them; the gaps, read again with them once
+    # the message is framed, make "I AM".
+    data, fs, _ = real_rem_ok(shared_data, 4, "I AM", 500.0)
+    info = SourceInfo(("E1", "E2"), ("eog", "eog"), fs)
+
+    def messages() -> list[str]:
+        res = detect_array(data, info, "E1", "E2", calibration=Calibration(800e-6), eye_code="morse",
+                           rem_events=False)
+        return [e.value for e in res.events if e.trial_type == "message"]
+
+    assert messages() == ["I AM"]
+    monkeypatch.setattr(eye_hsmm, "SWEEP_SHARE_SEC", 0.0)
+    assert messages() == ["IAM"]
 
 
 def test_a_message_whose_closing_frame_no_one_found_closes_once_no_element_follows(shared_data, monkeypatch):

@@ -479,6 +479,7 @@ def decode_eye_morse_path(
     strict_rests: bool = False,
     spoiled_ok: bool = False,
     timed_edges: bool = False,
+    movement_share: bool = False,
 ) -> Decoded:
     """Decode an eye-Morse body as a whole by explicit-duration Viterbi (:mod:`dreamlink.detect.eye_hsmm`).
 
@@ -494,14 +495,16 @@ def decode_eye_morse_path(
     natural movements between a closing frame and the next message's opening frame. With
     ``timed_edges`` the trace is a whole body between its frames, and those two rests are read as
     lasting about that long (:func:`~dreamlink.detect.eye_hsmm.best_path`), not any time (a window
-    cut anywhere in a trace).
+    cut anywhere in a trace). With ``movement_share`` each segment is timed with the eye movement
+    that bounds it (:data:`~dreamlink.detect.eye_hsmm.SWEEP_SHARE_SEC`): for the text of a body
+    already framed.
     """
     kind = "eye_morse"
     times = np.asarray(times, dtype=float)
     unit, found = morse_body_blocks(times, levels, half, hold_sec)
     if found is None:
         return unreadable(kind, "no gaze trace between the LRLR frames", onset, end)
-    path = best_path(found[1], times, unit, "morse", timed_edges=timed_edges)
+    path = best_path(found[1], times, unit, "morse", timed_edges=timed_edges, movement_share=movement_share)
     if path is None:
         return unreadable(kind, "the gaze trace does not follow the eye-Morse code", onset, end)
     segs, u, _cost = path
