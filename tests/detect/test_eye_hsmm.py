@@ -200,6 +200,11 @@ def test_decoder_reads_a_framed_body_again_for_its_gaps_only():
     assert framed.text == "GOUP"
     again = dec._text_of_framed(framed, float(t[0]), float(t[-1]))
     assert (again.text, again.onset, again.end) == ("GO UP", 10.0, 40.0)
+    # Only the breaks are new: the elements keep how sure the framing reading was of them.
+    unsure = replace(framed, symbols=tuple((sym, 0.4) for sym, _ in framed.symbols), confidence=0.4)
+    again = dec._text_of_framed(unsure, float(t[0]), float(t[-1]))
+    assert again.text == "GO UP" and again.confidence == 0.4
+    assert {sure for sym, sure in again.symbols if sym in ".-"} == {0.4}
     # A reading with other elements than the body's is kept as it was: only the gaps are re-timed.
     other = replace(framed, text="GOUA", symbols=framed.symbols[:-2])
     assert dec._text_of_framed(other, float(t[0]), float(t[-1])) is other

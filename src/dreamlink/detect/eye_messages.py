@@ -1797,7 +1797,8 @@ class EyeMessageDecoder:
         (:data:`~dreamlink.detect.eye_hsmm.SWEEP_SHARE_SEC`).
 
         The new reading is taken only when it has the same elements: it then differs in where the
-        letters and words break ("GOUP" → "GO UP", "RL" → "RED"). Its elements alone are no better:
+        letters and words break ("GOUP" → "GO UP", "RL" → "RED"); each element's confidence, and the
+        message's, stay the framing reading's. Its elements alone are no better:
         with its timing a natural REM in the first or last rest reads as an element more often
         ("TYES", "IREAM"), and the framing decisions are made without it (with it, frames that
         natural REMs and elements make inside a body closed messages early). On seeds 101–112 of
@@ -1811,8 +1812,13 @@ class EyeMessageDecoder:
             t, lv, 0.5 * self._full, self._hold, res.onset, res.end,
             spoiled_ok=True, timed_edges=True, movement_share=True,
         )
-        elements = [[sym for sym, _ in read.symbols if sym in ".-"] for read in (res, again)]
-        return again if again.ok and elements[0] == elements[1] else res
+        elements = [[(sym, sure) for sym, sure in read.symbols if sym in ".-"] for read in (res, again)]
+        if not again.ok or [sym for sym, _ in elements[0]] != [sym for sym, _ in elements[1]]:
+            return res
+        # The elements, and how sure each is, stay the framing reading's: only the breaks are new.
+        sure = iter(elements[0])
+        symbols = tuple(next(sure) if sym in ".-" else (sym, c) for sym, c in again.symbols)
+        return replace(again, symbols=symbols, confidence=res.confidence)
 
     def _revised(self, earlier: _Revisable, later: Decoded, body_end: float) -> Decoded | None:
         """The ``earlier`` message and the message ``later`` opened on its closing frame read again as
