@@ -34,7 +34,8 @@ The REM-density row compares dreamlink's causal REM counter with ``yasa.rem_dete
 Eye-Morse on the real REM EOG is the hardest row, and its ~50 messages give a noisy CER: it is drawn
 ``--rem-draws`` more times (seeds spawned from ``--seed``, two processes). Each draw also reads every
 message body between its true frames with the sender's true hold and swing (the body reader alone):
-the gap between the two CERs is what finding the frames costs. Its character errors are broken down
+the gap between the two CERs is what finding the frames costs. The REM count row (~75 answers, a
+noisy exact rate and p99) is drawn as often, with the same seeds. Its character errors are broken down
 by cause (missed, opened late, unreadable, closed early, ran on, misread) and by band: the sender's
 gain, and how loud the real background under the message is relative to it (natural REMs as large as
 the looks); a last table shows what taking only confident messages (asking again otherwise) leaves.
@@ -500,6 +501,15 @@ def rem_draw(
     return sc
 
 
+def rem_count_draw(bg: Background, seed: int) -> Score:
+    """One more draw of the REM count row: as many passes as the main table, its own seed."""
+    rng = np.random.default_rng(seed)
+    sc = Score()
+    for _ in range(PASSES["count"]):
+        run_pass(bg, "count", rng, sc)
+    return sc
+
+
 def rem_morse_draw(bg: Background, seed: int) -> tuple[Score, int, int]:
     """One more draw of the REM eye-Morse row: as many passes as the main table, its own seed.
 
@@ -562,7 +572,7 @@ def main() -> None:
         "--rem-draws",
         type=int,
         default=8,
-        help="more draws of the REM eye-Morse row (its 50 messages give a noisy CER); 0 skips them",
+        help="more draws of the REM eye-Morse and count rows (50-75 messages each: noisy); 0 skips them",
     )
     args = ap.parse_args()
     if not DATA.is_dir():
@@ -604,6 +614,18 @@ def main() -> None:
                 draws.append((seed, sc, body_errors, body_chars))
                 print(
                     f"  .. eye_morse REM draw {len(draws)}/{len(seeds)}  ({time.time() - t_start:5.0f} s)",
+                    file=sys.stderr,
+                )
+
+    # The REM count row, drawn as often (its ~75 answers give a noisy exact rate and p99).
+    count_draws: list[Score] = []
+    if args.rem_draws > 0 and "count" in passes:
+        seeds = [int(q.generate_state(1)[0]) for q in np.random.SeedSequence(args.seed).spawn(args.rem_draws)]
+        with ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
+            for sc in pool.map(rem_count_draw, [bgs[0]] * len(seeds), seeds):
+                count_draws.append(sc)
+                print(
+                    f"  .. count REM draw {len(count_draws)}/{len(seeds)}  ({time.time() - t_start:5.0f} s)",
                     file=sys.stderr,
                 )
 
@@ -748,6 +770,8 @@ def main() -> None:
         "when its marker was the body's own looks; a count whose frame is not found is read when given "
         "up (the long p99)."
     )
+    if count_draws:
+        print_count_draws(count_draws, bgs[0])
     if draws:
         main_rem = next((sc for kind, bg, sc in rows if kind == "eye_morse" and bg is bgs[0]), None)
         print_rem_draws(draws, bgs[0], main_rem)
@@ -824,6 +848,36 @@ def _summed(scores: list[Score]) -> Score:
         for band, (errors, chars) in sc.by_band.items():
             tally(total.by_band, band, errors, chars)
     return total
+
+
+def print_count_draws(draws: list[Score], bg: Background) -> None:
+    """The REM count row over more draws (the same seeds as the eye-Morse draws)."""
+    total = _summed(draws)
+    lat = np.array(total.latencies or [np.nan])
+    guide = np.array(total.guide_latencies or [np.nan])
+    exact = [d.exact / max(1, d.trials) for d in draws]
+    print()
+    print(f"## Count answers on {bg.name}: {len(draws)} more draws of {PASSES['count']} passes each")
+    print()
+    print(
+        "| draws | answers | sensitivity | exact | exact per draw min / median / max "
+        "| false in injected runs | latency p50 / p95 / p99 (s) | later than 0.5 s "
+        "| as the guide says: answers, latency p99 (s) |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    print(
+        f"| {len(draws)} | {total.trials} | {total.detected / max(1, total.trials):.1%} "
+        f"| {total.exact / max(1, total.trials):.1%} "
+        f"| {min(exact):.1%} / {np.median(exact):.1%} / {max(exact):.1%} | {total.false_in_injected} "
+        f"| {' / '.join(f'{q:.2f}' for q in np.percentile(lat, [50, 95, 99]))} "
+        f"| {int((lat > 0.5).sum())} | {len(total.guide_latencies)}, {np.percentile(guide, 99):.2f} |"
+    )
+    print()
+    print(
+        "Late answers are those whose closing LRLR natural REMs spoiled: read once the looks after it "
+        "have ended (about 1 s), or when the answer is given up. As the guide says: each look held at "
+        "least 0.9 s at 80 % or more of the calibrated swing."
+    )
 
 
 def print_words_draws(
