@@ -592,6 +592,9 @@ def test_a_message_closed_early_by_a_frame_inside_it_is_revised_whole(shared_dat
     assert [(m.value, m.data.get("revises")) for m in msgs] == [(first, None), ("SIT", first)]
     assert msgs[1].onset == msgs[0].onset
     assert msgs[0].data["detected_at"] < closing_end - 10.0  # closed early, inside the body
+    # Its frame read little better than the body going on: the first reading is no surer than that,
+    # below what a design asking again takes (0.7), though its letter read cleanly.
+    assert msgs[0].confidence < 0.7
     assert 0.0 < msgs[1].data["detected_at"] - closing_end <= 0.5
     monkeypatch.setattr(eye_messages, "REVISE_MIN_GAIN", np.inf)  # no revisions: two messages
     assert [(m.value, m.data.get("revises")) for m in messages()] == [(first, None), ("IT", None)]
@@ -613,6 +616,14 @@ def test_a_lexicon_groups_spoiled_letters_into_the_words_sent(shared_data, seed,
     msgs = messages("english")
     assert [m.value for m in msgs] == ["I AM"]
     assert msgs[0].data["spelled"] == spelled
+
+
+def test_a_message_is_no_surer_than_its_closing_frame():
+    # The closing test's gain (blocks): a frame that reads no better than the body going on leaves
+    # a message at most 0.75 sure; a clear one, nearly 1; one that reads worse, towards 0.5.
+    sure = [eye_messages.closing_sureness(g) for g in (-20.0, -4.0, 0.0, 4.0, 20.0)]
+    assert sure == sorted(sure) and sure[2] == 0.75
+    assert 0.5 < sure[0] < 0.51 and 0.99 < sure[-1] <= 1.0
 
 
 def test_a_word_gap_is_read_with_the_eye_movements_that_bound_the_looks(shared_data, monkeypatch):
