@@ -312,9 +312,9 @@ LEXICON_MAX_EDITS, LEXICON_CANDIDATES = 2, 16
 #: going on. An eye-Morse message is no surer than that (:func:`closing_sureness`): a message that a
 #: frame made of natural REMs and its own elements closed early reads its part cleanly, and its
 #: elements alone made it look sure. On seeds 101–112 of ``benchmarks/signals.py`` (575 messages),
-#: taking messages of confidence ≥ 0.6 kept 32 of the 47 wrong ones, and 24 with this (12 of the 12
-#: closed early had gains of −6 … +16, median −1.6; right ones a median of 8.9), with the same
-#: share of right ones (86 %); at ≥ 0.7, 21 → 16 wrong for 72 → 70 % of the right ones.
+#: taking messages of confidence ≥ 0.6 kept 32 of the 47 wrong ones, and 24 with this, with the same
+#: share of right ones (86 %); at ≥ 0.7, 21 → 16 wrong for 72 → 70 % of the right ones. (The 12
+#: closed early had gains of −6 … +16, median −1.6; the right ones a median of 8.9.)
 CLOSING_SURE_BLOCKS = 2.0
 
 #: A message closed early on a frame inside its body is read again whole when that explains the trace
@@ -1816,10 +1816,10 @@ class EyeMessageDecoder:
 
         The new reading is taken only when it has the same elements: it then differs in where the
         letters and words break ("GOUP" → "GO UP", "RL" → "RED"); each element's confidence, and the
-        message's, stay the framing reading's. Its elements alone are no better:
-        with its timing a natural REM in the first or last rest reads as an element more often
-        ("TYES", "IREAM"), and the framing decisions are made without it (with it, frames that
-        natural REMs and elements make inside a body closed messages early). On seeds 101–112 of
+        message's, stay the framing reading's. Its elements alone are no better: with its timing a
+        natural REM in the first or last rest reads as an element more often ("TYES", "IREAM"). The
+        framing decisions are made without it (with it, frames that natural REMs and elements make
+        inside a body closed messages early). On seeds 101–112 of
         ``benchmarks/signals.py`` (1714 characters) this took 113 character errors to 111; taking
         any new reading, to 122.
         """
