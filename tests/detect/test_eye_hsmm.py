@@ -37,20 +37,26 @@ def morse_trace(
     half: float = 300e-6,
     blips=(),
     letter_gap: float = eye_code.LETTER_GAP_UNITS,
+    *,
+    word_gap: float = eye_code.WORD_GAP_UNITS,
+    element_gap: float = eye_code.ELEMENT_GAP_UNITS,
+    move: float = 0.0,
+    edges: tuple[float, float] = (2.0, 2.0),
 ):
-    """Gaze level (V, + = left) of an eye-Morse body as the code keys it ('/' separates words;
-    ``letter_gap`` in units)."""
+    """Gaze level (V, + = left) of an eye-Morse body as the code keys it ('/' separates words; the
+    gaps in units). Each look and inner rest lasts ``move`` s more (the eye movement that bounds it);
+    ``edges`` are the rests before the first element and after the last one (s)."""
     u = eye_code.morse_unit(hold)
-    parts = [(0.0, 2.0)]
+    parts = [(0.0, edges[0])]
     for w, word in enumerate(symbols.split(" / ")):
         if w:
-            parts[-1] = (0.0, eye_code.WORD_GAP_UNITS * u)
+            parts[-1] = (0.0, word_gap * u + move)
         for letter in word.split(" "):
             for s in letter:
                 first = 1.0 if s == "." else -1.0
-                parts += [(first, u), (-first, u), (0.0, eye_code.ELEMENT_GAP_UNITS * u)]
-            parts[-1] = (0.0, letter_gap * u)
-    parts[-1] = (0.0, 2.0)
+                parts += [(first, u + move), (-first, u + move), (0.0, element_gap * u + move)]
+            parts[-1] = (0.0, letter_gap * u + move)
+    parts[-1] = (0.0, edges[1])
     lv = np.concatenate([np.full(int(round(d / STEP)), g * half) for g, d in parts])
     t = (np.arange(lv.size) + 0.5) * STEP
     for at, size, dur in blips:  # natural REMs: brief excursions
@@ -150,24 +156,17 @@ def test_morse_path_of_a_whole_body_times_its_edge_rests():
     assert decode_eye_morse_path(long_t, long_lv, 300e-6, 0.6, timed_edges=True).text == "SOS"
 
 
-def moved_trace(symbols: str, hold: float, word_gap: float, gap: float, half: float = 300e-6):
-    """Gaze level (V) of a framed eye-Morse body as a sender keys it: each look and rest lasts its
-    keyed time plus one eye movement (SWEEP_SHARE_SEC); the word gap keyed ``word_gap`` times the
-    code's, the letter and element gaps ``gap`` times (the code allows ±20 %)."""
-    u, move = eye_code.morse_unit(hold), eye_hsmm.SWEEP_SHARE_SEC
-    parts = [(0.0, eye_code.FRAME_REST_SEC)]
-    for w, word in enumerate(symbols.split(" / ")):
-        if w:
-            parts[-1] = (0.0, eye_code.WORD_GAP_UNITS * u * word_gap + move)
-        for letter in word.split(" "):
-            for s in letter:
-                first = 1.0 if s == "." else -1.0
-                parts += [(first, u + move), (-first, u + move)]
-                parts.append((0.0, eye_code.ELEMENT_GAP_UNITS * u * gap + move))
-            parts[-1] = (0.0, eye_code.LETTER_GAP_UNITS * u * gap + move)
-    parts[-1] = (0.0, eye_code.closing_rest_sec(u))
-    lv = np.concatenate([np.full(int(round(d / STEP)), g * half) for g, d in parts])
-    return (np.arange(lv.size) + 0.5) * STEP, lv
+def moved_trace(symbols: str, hold: float, word_gap: float, gap: float):
+    """A framed eye-Morse body as a sender keys it (:func:`morse_trace`): each look and rest lasts its
+    keyed time plus one eye movement (SWEEP_SHARE_SEC), the word gap ``word_gap`` times the code's,
+    the letter and element gaps ``gap`` times (the code allows ±20 %), the edge rests the code's."""
+    u = eye_code.morse_unit(hold)
+    return morse_trace(
+        symbols, hold, letter_gap=eye_code.LETTER_GAP_UNITS * gap,
+        word_gap=eye_code.WORD_GAP_UNITS * word_gap, element_gap=eye_code.ELEMENT_GAP_UNITS * gap,
+        move=eye_hsmm.SWEEP_SHARE_SEC,
+        edges=(eye_code.FRAME_REST_SEC, eye_code.closing_rest_sec(u)),
+    )
 
 
 @pytest.mark.parametrize("hold", [0.3, 0.6, 1.1])
