@@ -603,11 +603,11 @@ def main() -> None:
                 file=sys.stderr,
             )
 
-    # More draws of the REM eye-Morse row, seeds spawned from --seed (never looked at while tuning).
+    # More draws of the REM eye-Morse and count rows, seeds spawned from --seed (never looked at
+    # while tuning).
+    seeds = [int(q.generate_state(1)[0]) for q in np.random.SeedSequence(args.seed).spawn(args.rem_draws)]
     draws: list[tuple[int, Score, int, int]] = []
     if args.rem_draws > 0 and "eye_morse" in passes:
-        spawned = np.random.SeedSequence(args.seed).spawn(args.rem_draws)
-        seeds = [int(q.generate_state(1)[0]) for q in spawned]
         with ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
             found = pool.map(rem_morse_draw, [bgs[0]] * len(seeds), seeds)
             for seed, (sc, body_errors, body_chars) in zip(seeds, found, strict=True):
@@ -620,7 +620,6 @@ def main() -> None:
     # The REM count row, drawn as often (its ~75 answers give a noisy exact rate and p99).
     count_draws: list[Score] = []
     if args.rem_draws > 0 and "count" in passes:
-        seeds = [int(q.generate_state(1)[0]) for q in np.random.SeedSequence(args.seed).spawn(args.rem_draws)]
         with ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
             for sc in pool.map(rem_count_draw, [bgs[0]] * len(seeds), seeds):
                 count_draws.append(sc)
