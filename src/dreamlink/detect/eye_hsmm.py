@@ -788,8 +788,7 @@ def _timed_first_rest(states: tuple[_State, ...], unit: float) -> tuple[_State, 
     after the opening frame, possibly longer (a sender who pauses), not much shorter (down to
     :data:`FIRST_REST_LO` of it at most). Free, the rest let natural REMs in it read as an extra first
     element ("CED" for RED, "LREA" for DREA on draws of ``benchmarks/signals.py``)."""
-    first = _State("c_first", 0.0, eye_code.FRAME_REST_SEC / unit, FIRST_REST_LO, np.inf, long_ok=True)
-    return tuple(first if st.name == "c_first" else st for st in states)
+    return _timed_rest(states, "c_first", eye_code.FRAME_REST_SEC / unit)
 
 
 def _timed_last_rest(states: tuple[_State, ...], unit: float) -> tuple[_State, ...]:
@@ -800,9 +799,14 @@ def _timed_last_rest(states: tuple[_State, ...], unit: float) -> tuple[_State, .
     letters were most of the body reader's errors on real REM EOG ("HOS" for SOS, "DREAG" for DREAM),
     and timing the two rests cut its character errors by a quarter (169 to 126 of 5816 on seeds
     200–239 of ``benchmarks/signals.py``)."""
-    nominal = eye_code.closing_rest_sec(unit) / unit
-    last = _State("c_last", 0.0, nominal, FIRST_REST_LO, np.inf, long_ok=True)
-    return tuple(last if st.name == "c_last" else st for st in states)
+    return _timed_rest(states, "c_last", eye_code.closing_rest_sec(unit) / unit)
+
+
+def _timed_rest(states: tuple[_State, ...], name: str, nominal: float) -> tuple[_State, ...]:
+    """The grammar with its centre rest ``name`` lasting about ``nominal`` units: possibly longer,
+    down to :data:`FIRST_REST_LO` of it."""
+    rest = _State(name, 0.0, nominal, FIRST_REST_LO, np.inf, long_ok=True)
+    return tuple(rest if st.name == name else st for st in states)
 
 
 _Grammar = tuple[tuple[_State, ...], dict[str, tuple[str, ...]], tuple[str, ...]]
