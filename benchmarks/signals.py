@@ -236,7 +236,9 @@ def inject_emg(bg: Background, kind: str, rng: np.random.Generator, spacing: flo
         short = rng.uniform(0.2, 0.35)
         if kind == "emg_yes_no":
             answer = bool(rng.integers(0, 2))
-            tw = emg_code.yes_no(answer, short_sec=short, gap_sec=rng.uniform(0.4, 0.7))
+            tw = emg_code.yes_no(  # closed by a long contraction, as the code says
+                answer, short_sec=short, gap_sec=rng.uniform(0.4, 0.7), close_sec=rng.uniform(0.8, 1.1)
+            )
             text = "yes" if answer else "no"
         else:
             text = str(rng.choice(["HI", "OK", "SOS", "NO", "TEA", "ME"]))
@@ -760,8 +762,9 @@ def main() -> None:
     print(
         "EMG-Morse messages end with the end mark .-.-. (in the message's duration and latency, not in "
         "its text): read when the mark's last twitch is detected; a message whose mark was spoiled is "
-        "read after a 5-s pause (the long p99). Yes/no answers close after a 2-s pause: the count of "
-        "twitches is only known once no more come."
+        "read after a 5-s pause (the long p99). Yes/no answers end with a long closing contraction (in "
+        "the answer's duration and latency): read when it is detected; an answer whose closing "
+        "contraction was not read as long is read after a 2-s pause."
     )
     print(
         "Count answers (eye_code='count') close on four looks found in the gaze level after the code's "

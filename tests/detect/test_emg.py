@@ -50,7 +50,7 @@ def test_works_at_50_hz():
     tw = emg_code.yes_no(False)
     x = synth.emg(int(20 * 50), tw, 8.0, seed=4, fs=50.0, ratio=15.0)  # 50 Hz: 10-22 Hz band only
     events, _ = run(x, fs=50.0, block=5)
-    assert [e.value for e in events] == ["short"] * 3
+    assert [e.value for e in events] == ["short"] * 3 + ["long"]  # three short and the closing one
 
 
 def test_band_uses_the_muscle_band_when_the_rate_allows():
@@ -71,7 +71,7 @@ def test_low_rate_emg_warns_and_caps_confidence(caplog):
     with caplog.at_level(logging.WARNING, logger="dreamlink.detect"):
         events, det = run(x, fs=50.0, block=3)
     assert not det.reliable and "unreliable" in caplog.text
-    assert [e.value for e in events] == ["short"] * 2
+    assert [e.value for e in events] == ["short"] * 2 + ["long"]
     assert all(e.confidence <= LOW_RATE_MAX_CONFIDENCE and e.data["reliable"] is False for e in events)
     _, det256 = run(synth.emg(int(10 * synth.FS), [], 0.0, seed=5))
     assert det256.reliable
@@ -134,7 +134,8 @@ def _inject(x, fs, twitches, t0, ratio, base, rng):
 
 
 def test_codes_injected_into_real_chin_emg_are_read(shared_data):
-    """Real nap PSG chin EMG (256 Hz) with yes / no / EMG-Morse bursts at 7 × its background RMS."""
+    """Real nap PSG chin EMG (256 Hz) with yes / no / EMG-Morse bursts at 7 × its background RMS:
+    read right, and within 0.5 s of the answer's closing contraction or the message's end mark."""
     from dreamlink.detect.emg_messages import EmgMessageDecoder
     from dreamlink.detect.pipeline import load_channels
 
@@ -164,8 +165,10 @@ def test_codes_injected_into_real_chin_emg_are_read(shared_data):
             got += dec.update(det.pop_twitches(), (i + hop) / fs)
         got += dec.update([], xi.size / fs + 60)
         assert [d.text for d in got if d.ok] == [text for _, text, _ in messages], mode
-        for d, (_, _, t0) in zip([d for d in got if d.ok], messages, strict=True):
+        for d, (tw, _, t0) in zip([d for d in got if d.ok], messages, strict=True):
             assert d.onset == pytest.approx(t0, abs=0.1)
+            # read once the closing contraction (yes/no) or the end mark's last twitch has ended
+            assert 0.0 < d.detected_at - (t0 + tw[-1].start + tw[-1].duration) <= 0.5, (mode, d.text)
 
 
 def test_real_nap_chin_emg_alone_gives_no_message(shared_data):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dreamlink.detect.decoded import Decoded
 from dreamlink.detect.emg_messages import (
+    EMG_GROUP_END_SEC,
     EMG_MIN_MESSAGE_LEVEL,
     EmgMessageDecoder,
     Twitch,
@@ -67,13 +68,41 @@ def test_emg_codes():
     yes = [Twitch(t.start, t.duration) for t in emg_code.yes_no(True)]
     no = [Twitch(t.start, t.duration) for t in emg_code.yes_no(False)]
     assert decode_yes_no(yes).text == "yes" and decode_yes_no(no).text == "no"
-    assert not decode_yes_no(yes + [Twitch(2.5, 0.25)] * 2).ok  # 4 twitches
-    assert "long" in decode_yes_no([Twitch(0, 0.25), Twitch(1, 0.9)]).reason
+    assert decode_yes_no(yes[:-1]).text == "yes" and decode_yes_no(no[:-1]).text == "no"  # not closed
+    assert not decode_yes_no(no[:-1] + [Twitch(2.5, 0.25)]).ok  # 4 twitches
+    assert "long contraction before the last" in decode_yes_no([Twitch(0, 0.9), *yes[1:]]).reason
+    assert decode_yes_no([Twitch(0, 0.25), Twitch(1, 0.9)]).reason.startswith("1 twitches")  # 1 and a close
+    late = [*yes[:-1], Twitch(yes[-2].end + 2.0, 0.9)]
+    assert "closing contraction came 2.0 s after" in decode_yes_no(late).reason
     assert "spread" in decode_yes_no([Twitch(0, 0.2), Twitch(6, 0.2)]).reason
     assert "irregular" in decode_yes_no([Twitch(0, 0.2), Twitch(0.4, 0.2), Twitch(2.6, 0.2)]).reason
     sos = [Twitch(t.start, t.duration) for t in emg_code.emg_morse("SOS HI")]
     assert decode_emg_morse(sos).text == "SOS HI"
     assert "not a Morse letter" in decode_emg_morse([Twitch(0.6 * i, 0.2) for i in range(7)]).reason
+
+
+def test_a_closed_answer_is_read_as_soon_as_its_closing_contraction_ends():
+    for answer, text in ((True, "yes"), (False, "no")):
+        tw = [Twitch(5 + t.start, t.duration, level=10.0) for t in emg_code.yes_no(answer)]
+        dec = EmgMessageDecoder("yes_no")
+        for t in tw[:-1]:
+            assert dec.update([t], now=t.end + 0.1) == []  # the count may still grow
+        (got,) = dec.update([tw[-1]], now=tw[-1].end + 0.1)
+        assert (got.text, got.onset, got.end, got.detected_at) == (
+            text,
+            tw[0].onset,
+            tw[-1].end,
+            tw[-1].end + 0.1,
+        )
+        assert dec.update([], now=1e4) == []
+
+
+def test_an_answer_sent_without_its_closing_contraction_waits_for_the_pause():
+    tw = [Twitch(5 + t.start, t.duration, level=10.0) for t in emg_code.yes_no(True, close_sec=None)]
+    dec = EmgMessageDecoder("yes_no")
+    assert dec.update(tw, now=tw[-1].end + EMG_GROUP_END_SEC - 0.1) == []
+    (got,) = dec.update([], now=tw[-1].end + EMG_GROUP_END_SEC)
+    assert got.text == "yes"
 
 
 def test_emg_stream_decoder_ignores_a_lone_twitch():

@@ -13,10 +13,15 @@ def _gaps(tw):
     return [round(b.start - (a.start + a.duration), 6) for a, b in zip(tw[:-1], tw[1:], strict=True)]
 
 
-def test_yes_no_counts():
-    assert len(emg_code.yes_no(True)) == emg_code.YES_TWITCHES == 2
-    assert len(emg_code.yes_no(False)) == emg_code.NO_TWITCHES == 3
-    assert all(t.duration < emg_code.LONG_TWITCH_SEC for t in emg_code.yes_no(False))
+def test_yes_no_counts_short_twitches_closed_by_a_long_one():
+    yes, no = emg_code.yes_no(True), emg_code.yes_no(False)
+    assert len(yes) - 1 == emg_code.YES_TWITCHES == 2 and len(no) - 1 == emg_code.NO_TWITCHES == 3
+    for tw in (yes, no):
+        *shorts, close = tw
+        assert all(t.duration < emg_code.LONG_TWITCH_SEC for t in shorts)
+        assert close.duration == emg_code.CLOSE_SEC >= emg_code.LONG_TWITCH_SEC
+        assert _gaps(tw) == pytest.approx([0.5] * len(shorts))
+    assert emg_code.yes_no(False, close_sec=None) == no[:-1]
 
 
 @pytest.mark.parametrize("gap", [0.35, 0.6])

@@ -126,7 +126,7 @@ def test_emg_codes_make_twitches_in_the_chin_channel():
     codes = {e.value: e for e in ev if e.trial_type == "emg_code"}
     assert set(codes) == {"yes", "HI"}
     twitches = [e for e in ev if e.trial_type == "emg_twitch"]
-    assert len(twitches) == 2 + (4 + 2 + 5)  # yes = 2 short; H = ...., I = .., the end mark .-.-.
+    assert len(twitches) == 3 + (4 + 2 + 5)  # yes = 2 short, closed by a long; H = ...., I = .., .-.-.
     x = night.get_data(300, 301.5)[EMG] * 1e6
     # Atonic REM chin EMG: median RMS of 1-s windows over 2 min of REM.
     rem = night.get_data(420, 540)[EMG].reshape(120, -1) * 1e6

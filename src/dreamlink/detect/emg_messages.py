@@ -5,7 +5,9 @@ The codes are defined in :mod:`dreamlink.link.emg_code`; the twitches come from
 
 In :class:`EmgMessageDecoder` twitches are grouped by pauses: yes = 2 short, no = 3 short within
 :data:`~dreamlink.link.emg_code.GROUP_SEC`, evenly spaced (gaps ≤ :data:`YES_NO_MAX_GAP_SEC`,
-longest ≤ 3 × shortest: spontaneous bursts are irregular); EMG-Morse short = dot, long = dash, a
+longest ≤ 3 × shortest: spontaneous bursts are irregular), read as soon as the long contraction
+that closes the answer ends (:func:`closed_yes_no`) and otherwise after a pause of
+:data:`EMG_GROUP_END_SEC`; EMG-Morse short = dot, long = dash, a
 pause of :data:`~dreamlink.link.emg_code.LETTER_PAUSE_SEC` ends a letter, twice that a word; the
 end mark (:data:`~dreamlink.link.emg_code.END_MARK`, ``.-.-.`` keyed as a letter after at least one
 other) ends the message as soon as its last twitch is detected (:func:`ends_with_mark`), and
@@ -96,28 +98,42 @@ def _strong(twitches: Sequence[Twitch]) -> bool:
     return not levels or float(np.median(levels)) >= EMG_MIN_MESSAGE_LEVEL
 
 
+def closed_yes_no(twitches: Sequence[Twitch]) -> bool:
+    """Whether a group of twitches ends with the long contraction that closes a yes/no answer,
+    after at least one short twitch."""
+    return len(twitches) > 1 and twitches[-1].long and not twitches[-2].long
+
+
 def decode_yes_no(twitches: Sequence[Twitch]) -> Decoded:
-    """Yes (2 short twitches) or no (3 short) from one group of twitches."""
+    """Yes (2 short twitches) or no (3 short) from one group of twitches, which may end with the
+    long contraction that closes the answer (:func:`closed_yes_no`)."""
     kind = "emg_yes_no"
     if not twitches:
         return unreadable(kind, "no twitches", 0.0, 0.0)
     onset, end = twitches[0].onset, twitches[-1].end
-    if end - onset > emg_code.GROUP_SEC:
+    shorts = list(twitches[:-1] if closed_yes_no(twitches) else twitches)
+    if shorts[-1].end - onset > emg_code.GROUP_SEC:
+        spread = shorts[-1].end - onset
         return unreadable(
-            kind, f"twitches spread over {end - onset:.1f} s (> {emg_code.GROUP_SEC:g} s)", onset, end
+            kind, f"twitches spread over {spread:.1f} s (> {emg_code.GROUP_SEC:g} s)", onset, end
         )
-    if any(t.long for t in twitches):
-        return unreadable(kind, "a long contraction: yes/no uses short twitches only", onset, end)
-    n = len(twitches)
+    if any(t.long for t in shorts):
+        return unreadable(
+            kind, "a long contraction before the last: yes/no counts short twitches only", onset, end
+        )
+    if len(shorts) < len(twitches) and twitches[-1].onset - shorts[-1].end > YES_NO_MAX_GAP_SEC:
+        pause = twitches[-1].onset - shorts[-1].end
+        return unreadable(kind, f"the closing contraction came {pause:.1f} s after the twitches", onset, end)
+    n = len(shorts)
     if n not in (emg_code.YES_TWITCHES, emg_code.NO_TWITCHES):
         return unreadable(
             kind, f"{n} twitches: yes is {emg_code.YES_TWITCHES}, no is {emg_code.NO_TWITCHES}", onset, end
         )
-    gaps = [b.onset - a.end for a, b in zip(twitches[:-1], twitches[1:], strict=True)]
+    gaps = [b.onset - a.end for a, b in zip(shorts[:-1], shorts[1:], strict=True)]
     if max(gaps) > YES_NO_MAX_GAP_SEC or max(gaps) > 3.0 * max(min(gaps), 0.1):
         return unreadable(kind, f"irregular twitches (gaps {min(gaps):.2f}-{max(gaps):.2f} s)", onset, end)
     text = "yes" if n == emg_code.YES_TWITCHES else "no"
-    symbols = tuple(("1", t.confidence) for t in twitches)
+    symbols = tuple(("1", t.confidence) for t in shorts)
     conf = least_confidence([t.confidence for t in twitches])
     return Decoded(kind, True, text, symbols, conf, "", onset, end)
 
@@ -208,7 +224,8 @@ class EmgMessageDecoder:
         if self._group:
             end_pause = EMG_GROUP_END_SEC if self.mode == "yes_no" else EMG_MESSAGE_END_SEC
             group = consistent_twitches(self._group)
-            marked = self.mode == "morse" and bool(twitches) and ends_with_mark(group)
+            ends = ends_with_mark if self.mode == "morse" else closed_yes_no
+            marked = bool(twitches) and ends(group)
             if now - self._group[-1].end >= end_pause and len(self._group) < MIN_EMG_MESSAGE_TWITCHES:
                 self._group = []  # a lone twitch: phasic REM twitches are common, not a message
             elif marked or now - self._group[-1].end >= end_pause:

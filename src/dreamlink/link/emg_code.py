@@ -7,7 +7,11 @@ is built from short and long contractions).
 Twitch
     A burst of ≥ 0.1 s. **Short** < :data:`LONG_TWITCH_SEC`, **long** ≥ it.
 Yes / no
-    Two short twitches = yes, three short twitches = no, within :data:`GROUP_SEC` seconds.
+    Two short twitches = yes, three short twitches = no, within :data:`GROUP_SEC` seconds, closed
+    by one long contraction (:data:`CLOSE_SEC`): the decoder reads the answer as soon as it ends.
+    An answer sent without it is read after a pause
+    (:data:`dreamlink.detect.emg_messages.EMG_GROUP_END_SEC`): a count is only known once no
+    more twitches come.
 EMG-Morse
     short = dot, long = dash, a pause of :data:`LETTER_PAUSE_SEC` (on top of the gap between
     twitches) ends a letter, twice that a word (:func:`emg_morse`). A message ends with the end
@@ -41,6 +45,8 @@ GROUP_SEC = 4.0
 LETTER_PAUSE_SEC = 1.5
 #: Short twitch counts meaning yes and no.
 YES_TWITCHES, NO_TWITCHES = 2, 3
+#: Nominal length (s) of the long contraction that closes a yes/no answer.
+CLOSE_SEC = 0.9
 #: Morse letter that ends an EMG-Morse message (``+``, the prosign AR).
 END_MARK = ".-.-."
 
@@ -53,10 +59,16 @@ class Twitch:
     duration: float
 
 
-def yes_no(answer: bool, short_sec: float = 0.25, gap_sec: float = 0.5) -> list[Twitch]:
-    """Twitches of a yes (2 short) or no (3 short) answer."""
+def yes_no(
+    answer: bool, short_sec: float = 0.25, gap_sec: float = 0.5, close_sec: float | None = CLOSE_SEC
+) -> list[Twitch]:
+    """Twitches of a yes (2 short) or no (3 short) answer, ``gap_sec`` apart, closed by a long
+    contraction of ``close_sec`` (none when it is ``None``)."""
     n = YES_TWITCHES if answer else NO_TWITCHES
-    return [Twitch(i * (short_sec + gap_sec), short_sec) for i in range(n)]
+    out = [Twitch(i * (short_sec + gap_sec), short_sec) for i in range(n)]
+    if close_sec is not None:
+        out.append(Twitch(n * (short_sec + gap_sec), close_sec))
+    return out
 
 
 def emg_morse(
