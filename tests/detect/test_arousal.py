@@ -60,3 +60,16 @@ def test_movement_artefact():
     eeg[(t >= 70) & (t < 72)] += np.random.default_rng(4).normal(0, 200e-6, int(2 * FS))
     events = run(eeg, emg)
     assert events and "movement" in events[0].value and 69 <= events[0].onset <= 71
+
+
+def test_a_slowly_keyed_emg_answer_is_not_an_arousal():
+    """A "no" keyed slowly (three 0.35-s twitches 0.7 s apart, then the 1.1-s closing contraction,
+    4.25 s in all) at 15 × the chin's background is an answer, not waking up."""
+    from dreamlink.link import emg_code
+
+    eeg, emg = background(120, 5)
+    rng = np.random.default_rng(6)
+    for tw in emg_code.yes_no(False, short_sec=0.35, gap_sec=0.7, close_sec=1.1):
+        i0, n = int((60 + tw.start) * FS), int(tw.duration * FS)
+        emg[i0 : i0 + n] += rng.normal(0, 30e-6, n)
+    assert run(eeg, emg) == []

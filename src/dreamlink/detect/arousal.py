@@ -11,11 +11,14 @@ sleeper's own slowly tracked background (a running mean of the log-envelope with
     :attr:`ArousalSettings.alpha_ratio` × background for ≥ 3 s.
 ``emg``
     Chin EMG RMS envelope (0.5-s time constant, 10–100 Hz) above
-    :attr:`ArousalSettings.emg_ratio` × background for ≥ 5 s (longer than any deliberate twitch
-    code, whose twitches fall within 4 s, so answering does not count as waking up).
+    :attr:`ArousalSettings.emg_ratio` × background for ≥ 8 s (longer than a deliberate yes/no
+    answer: its twitches fall within 4 s and its closing contraction follows, and the envelope
+    bridges the short gaps between them; so answering does not count as waking up).
 ``movement``
     Broadband (0.5–40 Hz) EEG envelope above :attr:`ArousalSettings.movement_ratio` × background
-    (EMG: twice that, so that a sustained contraction alone counts as ``emg``) for ≥ 1 s.
+    (EMG: twice that, so that a sustained contraction alone counts as ``emg``) for ≥ 1 s; seen on
+    the EMG alone, for ≥ :attr:`ArousalSettings.movement_emg_min_sec` (2 s), longer than the long
+    contraction of an EMG code (a dash, or the contraction closing a yes/no answer, about 1 s).
 
 When a condition has held for its minimum time an ``arousal`` event is emitted (value: the
 causes, e.g. ``"alpha+emg"``; onset: when it began). If any condition keeps holding for
@@ -49,8 +52,9 @@ class ArousalSettings:
     emg_ratio: float = 3.0
     movement_ratio: float = 6.0
     min_sec: float = 3.0
-    emg_min_sec: float = 5.0
+    emg_min_sec: float = 8.0
     movement_min_sec: float = 1.0
+    movement_emg_min_sec: float = 2.0
     wake_sec: float = 15.0
     baseline_sec: float = 120.0
     warmup_sec: float = 20.0
@@ -174,10 +178,11 @@ class ArousalDetector:
         s = self.settings
         now = self._n
         warm = self._n / self.sfreq >= s.warmup_sec
+        moved_eeg = "movement_eeg" in self._env and self._env["movement_eeg"].ratio() > s.movement_ratio
         on = {
             "alpha": "alpha" in self._env and self._env["alpha"].ratio() > s.alpha_ratio,
             "emg": "emg" in self._env and self._env["emg"].ratio() > s.emg_ratio,
-            "movement": ("movement_eeg" in self._env and self._env["movement_eeg"].ratio() > s.movement_ratio)
+            "movement": moved_eeg
             or ("movement_emg" in self._env and self._env["movement_emg"].ratio() > 2 * s.movement_ratio),
         }
         if not warm:
@@ -193,7 +198,8 @@ class ArousalDetector:
         for k, start in self._since.items():
             if start is None or k in self._reported:
                 continue
-            need = {"movement": s.movement_min_sec, "emg": s.emg_min_sec}.get(k, s.min_sec)
+            movement_sec = s.movement_min_sec if moved_eeg else s.movement_emg_min_sec
+            need = {"movement": movement_sec, "emg": s.emg_min_sec}.get(k, s.min_sec)
             if (now - start) / self.sfreq >= need:
                 ripe.append(k)
         if ripe:
