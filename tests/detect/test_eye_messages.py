@@ -442,18 +442,27 @@ def _count_without_its_opening_frame(n: int) -> tuple[list, object]:
     return [e for e in out if e.trial_type == "message"], trace
 
 
-@pytest.mark.parametrize(("n", "given_up"), [(2, True), (3, True), (4, False), (5, False)])
-def test_a_count_opened_on_its_own_body_is_read_whole(n, given_up):
+@pytest.mark.parametrize(("n", "by_whole_reading"), [(2, True), (3, True), (4, False), (5, False)])
+@pytest.mark.parametrize("read_as_it_goes", [True, False])
+def test_a_count_opened_on_its_own_body_is_read_whole(n, by_whole_reading, read_as_it_goes, monkeypatch):
     # Without the opening frame's marker, the count's own looks (a "2" is an LRLR) open the message.
     # The count is read back from before them: from its closing reading (n ≥ 4: the body's first four
-    # looks open it, the rest closes) or, when it does not close after that opening (n = 2, 3), as it
-    # is given up.
+    # looks open it, the rest closes) or, when it does not close after that opening (n = 2, 3), by
+    # the whole reading tried as the count goes on, a few seconds after the frame; without that, only
+    # as it is given up.
+    if not read_as_it_goes:
+        monkeypatch.setattr(eye_messages, "COUNT_WHOLE_READ_EVERY_SEC", np.inf)
     msgs, trace = _count_without_its_opening_frame(n)
     assert [m.value for m in msgs] == [str(n)]
     assert abs(msgs[0].onset - trace.sweeps[0].onset) < 0.3  # the opening frame found in the level
     fourth = trace.sweeps[-2]  # the closing frame's fourth sweep
     late = msgs[0].data["detected_at"] - (fourth.onset + fourth.duration)
-    assert (late > 5.0) if given_up else (late <= 0.5)
+    if not by_whole_reading:
+        assert late <= 0.5
+    elif read_as_it_goes:
+        assert 0.0 < late <= eye_messages.COUNT_WHOLE_READ_BACK_SEC
+    else:
+        assert late > 5.0
 
 
 def test_a_count_of_one_seen_only_by_its_closing_marker_is_read_back_from_it(monkeypatch):

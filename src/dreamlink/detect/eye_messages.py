@@ -24,7 +24,9 @@ jitter).
   unless the trace from before the detector's opening reads as a whole count whose opening
   frame is earlier (natural REMs spoiled the opening frame's sweeps and the body's own looks
   opened the message: :meth:`EyeMessageDecoder._count_whole`,
-  :func:`~dreamlink.detect.eye_hsmm.count_whole_test`). A count given up (no such frame,
+  :func:`~dreamlink.detect.eye_hsmm.count_whole_test`); while no frame closes it, that whole reading
+  is also tried as the count goes on, and closes it on a frame that has just ended
+  (:meth:`EyeMessageDecoder._count_whole_through`). A count given up (no such frame,
   :func:`~.count_time_limit`) is read from its whole trace the same way, from before its opening
   when it does not read from there (:meth:`EyeMessageDecoder._count_given_up`), and so is a
   lone marker, as the closing frame of a count whose opening marker the detector missed (a "1"
@@ -272,6 +274,14 @@ COUNT_WHOLE_MIN_GAIN = 0.0
 COUNT_WHOLE_GIVEN_UP_MIN_GAIN = 8.0
 #: How much earlier (s) than the detector's its opening must be to be taken.
 COUNT_WHOLE_SHIFT_SEC = 1.0
+#: While a count is open and its closing reading finds no frame, it is read back from before its
+#: opening (:meth:`EyeMessageDecoder._count_whole_through`) at most this often (s: the reading
+#: spans up to :data:`COUNT_WHOLE_BACK_SEC`)...
+COUNT_WHOLE_READ_EVERY_SEC = 0.5
+#: ...and closed on a frame whose fourth look began at most this long ago (s). On REM counts of
+#: ``benchmarks/signals.py`` (seeds 101–116 / 117–132), answers later than 2 s went 18 → 12 / 14 →
+#: 10 (they had waited for :func:`~.count_time_limit`), exact 278 → 281 / 282 → 283 of 303 / 306.
+COUNT_WHOLE_READ_BACK_SEC = 3.0
 #: A message read as a vocabulary's word (:meth:`EyeMessageDecoder._in_vocabulary`) is read from
 #: this long (s) before its opening frame: the opening looks' grammar starts with a free rest.
 WORD_BACK_SEC = 1.0
@@ -533,6 +543,7 @@ class EyeMessageDecoder:
         self._level_frame_end = -np.inf
         self._level_opened = False  # the open message was opened on a frame found in the level
         self._count_read_at = -np.inf  # when the open count's whole trace was last read
+        self._count_whole_at = -np.inf  # when the open count was last read back from before its opening
         self._silent_looked = -np.inf  # when the open message was last looked at for its end
         # The message whose closing frame the open tentative message opened on, while it may still
         # turn out to have been closed early (:meth:`_revised`).
@@ -1612,11 +1623,33 @@ class EyeMessageDecoder:
         self._count_read_at = now
         test = self._count_trace_reading(now)
         if test is None or test.gain < COUNT_READ_MIN_GAIN:
-            return None
+            return self._count_whole_through(now)
         end = test.frame()[3].start
         if not now - COUNT_READ_BACK_SEC <= end <= now - LEVEL_FRAME_WAIT_SEC:
             return None
         return self._close_count(test, end, now)
+
+    def _count_whole_through(self, now: float) -> Decoded | None:
+        """Close the open count on a frame found by reading it back from before its opening, as a
+        count given up is read (:meth:`_count_whole`, at the gain of a count given up), every
+        :data:`COUNT_WHOLE_READ_EVERY_SEC`: when the detector opened the count on the body's own
+        looks, the closing reading (from that opening) finds no frame, and the count waited for
+        :func:`~.count_time_limit`. The frame's fourth look must have begun between
+        :data:`LEVEL_FRAME_WAIT_SEC` and :data:`COUNT_WHOLE_READ_BACK_SEC` ago."""
+        if now < self._count_whole_at + COUNT_WHOLE_READ_EVERY_SEC:
+            return None
+        self._count_whole_at = now
+        whole = self._count_whole(now)
+        if whole is None:
+            return None
+        end = whole[1].frame()[3].start
+        if not now - COUNT_WHOLE_READ_BACK_SEC <= end <= now - LEVEL_FRAME_WAIT_SEC:
+            return None
+        res = whole_count(whole, now)
+        if not res.ok:
+            return None
+        self._closed_at(end)
+        return res
 
     def _count_trace_reading(self, now: float) -> TraceReading | None:
         """The open count's whole trace so far read as a count ended by a frame
