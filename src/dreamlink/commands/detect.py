@@ -70,7 +70,8 @@ from dreamlink.errors import InputFileError
     type=click.Choice(["yes_no", "morse"]),
     default="yes_no",
     show_default=True,
-    help="Which EMG code to decode: yes_no = 2 short twitches yes, 3 no; morse = short dot, long dash, "
+    help="Which EMG code to decode: yes_no = 2 short twitches yes, 3 no, closed by one long "
+    "contraction (read at once; without it, after a 2-s pause); morse = short dot, long dash, "
     "ending with the end mark .-.-. (read at once; without it, after a 5-s pause).",
 )
 @click.option(
