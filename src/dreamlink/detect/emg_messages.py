@@ -111,9 +111,10 @@ def decode_yes_no(twitches: Sequence[Twitch]) -> Decoded:
     if not twitches:
         return unreadable(kind, "no twitches", 0.0, 0.0)
     onset, end = twitches[0].onset, twitches[-1].end
-    shorts = list(twitches[:-1] if closed_yes_no(twitches) else twitches)
-    if shorts[-1].end - onset > emg_code.GROUP_SEC:
-        spread = shorts[-1].end - onset
+    closed = closed_yes_no(twitches)
+    shorts = list(twitches[:-1] if closed else twitches)
+    spread = shorts[-1].end - onset
+    if spread > emg_code.GROUP_SEC:
         return unreadable(
             kind, f"twitches spread over {spread:.1f} s (> {emg_code.GROUP_SEC:g} s)", onset, end
         )
@@ -121,8 +122,8 @@ def decode_yes_no(twitches: Sequence[Twitch]) -> Decoded:
         return unreadable(
             kind, "a long contraction before the last: yes/no counts short twitches only", onset, end
         )
-    if len(shorts) < len(twitches) and twitches[-1].onset - shorts[-1].end > YES_NO_MAX_GAP_SEC:
-        pause = twitches[-1].onset - shorts[-1].end
+    pause = twitches[-1].onset - shorts[-1].end if closed else 0.0
+    if pause > YES_NO_MAX_GAP_SEC:
         return unreadable(kind, f"the closing contraction came {pause:.1f} s after the twitches", onset, end)
     n = len(shorts)
     if n not in (emg_code.YES_TWITCHES, emg_code.NO_TWITCHES):
