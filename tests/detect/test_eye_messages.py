@@ -412,13 +412,22 @@ def test_a_count_whose_closing_frame_the_screen_misses_is_read_from_the_whole_tr
     assert 0.0 < after <= eye_messages.COUNT_READ_BACK_SEC + 0.3
 
 
-def test_a_count_given_up_is_read_from_the_whole_trace(monkeypatch):
-    # The same count with the reading as the frame ends turned off: it is read when given up.
+@pytest.mark.parametrize("looked_at", [True, False])
+def test_a_count_given_up_is_read_from_the_whole_trace(monkeypatch, looked_at):
+    # The same count with the reading as the frame ends turned off: it is read when given up, once
+    # no look has come for as long as a count goes without one (the frame's third look was the
+    # last), or, not looked at for looks, only when its time is up.
     monkeypatch.setattr(eye_messages, "COUNT_READ_MIN_GAIN", np.inf)
+    if not looked_at:
+        monkeypatch.setattr(eye_messages, "COUNT_OVER_EVERY_SEC", np.inf)
     msgs, trace = run_eye(_count_with_a_weak_last_look(), mode="count", seed=5)
     assert [m.value for m in msgs] == ["3"]
-    weak = [sw for sw in trace.sweeps if sw.direction == "R"][-1]
-    assert msgs[0].data["detected_at"] - (weak.onset + weak.duration) > 5.0
+    weak = [sw for sw in trace.sweeps if sw.direction == "R"][-1]  # it starts as the third look ends
+    late = msgs[0].data["detected_at"] - weak.onset
+    if looked_at:
+        assert eye_reading.count_over_sec(0.6) < late <= eye_reading.count_over_sec(0.6) + 1.0
+    else:
+        assert late > 5.0
 
 
 def _count_without_its_opening_frame(n: int) -> tuple[list, object]:
@@ -448,8 +457,8 @@ def test_a_count_opened_on_its_own_body_is_read_whole(n, by_whole_reading, read_
     # Without the opening frame's marker, the count's own looks (a "2" is an LRLR) open the message.
     # The count is read back from before them: from its closing reading (n ≥ 4: the body's first four
     # looks open it, the rest closes) or, when it does not close after that opening (n = 2, 3), by
-    # the whole reading tried as the count goes on, a few seconds after the frame; without that, only
-    # as it is given up.
+    # the whole reading tried as the count goes on, about a second after the frame; without that, only
+    # as it is given up, once no look has come for as long as a count goes without one.
     if not read_as_it_goes:
         monkeypatch.setattr(eye_messages, "COUNT_WHOLE_READ_EVERY_SEC", np.inf)
     msgs, trace = _count_without_its_opening_frame(n)
@@ -462,7 +471,7 @@ def test_a_count_opened_on_its_own_body_is_read_whole(n, by_whole_reading, read_
     elif read_as_it_goes:
         assert 0.0 < late <= eye_messages.COUNT_WHOLE_READ_BACK_SEC
     else:
-        assert late > 5.0
+        assert late > eye_reading.count_over_sec(0.6)
 
 
 def test_a_count_of_one_seen_only_by_its_closing_marker_is_read_back_from_it(monkeypatch):

@@ -176,6 +176,20 @@ def test_the_level_screen_joins_a_look_split_by_a_blip_and_passes_no_elements():
     assert level_frame_looks(times, level, synth.KEY_HALF, hold) is None
 
 
+def test_the_last_look_is_the_last_side_run_held_long_enough():
+    hold = 0.6
+    gesture = eye_code.Gesture
+    pairs = [gesture(-1, hold), gesture(1, hold)] * 2  # a count's body: two left-right pairs
+    # then brief excursions to either side, as natural REMs make
+    brief = [gesture(0, 1.0), gesture(1, 0.15), gesture(0, 0.5), gesture(-1, 0.2), gesture(0, 2.0)]
+    times, level = _keyed_level([*synth.centre(3), *pairs, *brief])
+    end = eye_reading.last_look_end(times, level, synth.KEY_HALF, 0.5 * hold)
+    assert end == pytest.approx(3.0 + 4 * hold, abs=0.11)  # the body's last look, not the REMs after it
+    assert eye_reading.last_look_end(times, level, synth.KEY_HALF, 5.0) is None
+    # A count goes without a look at most for its last rest (+20 %) and two holds.
+    assert eye_reading.count_over_sec(hold) == pytest.approx(1.2 * eye_code.COUNT_LAST_REST_SEC + 2 * hold)
+
+
 def _count_reading(swings: list[float]) -> list[Segment]:
     """A count reading (as the HSMM gives it, 1 s per look): the first rest, then per pair a left look
     at +1 half swing and a right look ``swing`` half swings to its right, then the last rest."""

@@ -26,8 +26,9 @@ jitter).
   opened the message: :meth:`EyeMessageDecoder._count_whole`,
   :func:`~dreamlink.detect.eye_hsmm.count_whole_test`); while no frame closes it, that whole reading
   is also tried as the count goes on, and closes it on a frame that has just ended
-  (:meth:`EyeMessageDecoder._count_whole_through`). A count given up (no such frame,
-  :func:`~.count_time_limit`) is read from its whole trace the same way, from before its opening
+  (:meth:`EyeMessageDecoder._count_whole_through`). A count given up (no such frame, and no look
+  for :func:`~.count_over_sec` or open for :func:`~.count_time_limit`) is read from its whole trace
+  the same way, from before its opening
   when it does not read from there (:meth:`EyeMessageDecoder._count_given_up`), and so is a
   lone marker, as the closing frame of a count whose opening marker the detector missed (a "1"
   is one pair between its frames: :meth:`EyeMessageDecoder._lone_closing`). Otherwise
@@ -146,6 +147,7 @@ from dreamlink.detect.eye_reading import (
     LEVEL_FRAME_MAX_CENTRE_SEC,
     count_body_blocks,
     count_of,
+    count_over_sec,
     count_time_limit,
     decode_count,
     decode_count_levels,
@@ -157,6 +159,7 @@ from dreamlink.detect.eye_reading import (
     decode_eye_morse_path,
     decode_eye_morse_words,
     has_spoiled_element,
+    last_look_end,
     level_frame_looks,
     morse_body_blocks,
     path_text,
@@ -282,6 +285,12 @@ COUNT_WHOLE_READ_EVERY_SEC = 0.5
 #: ``benchmarks/signals.py`` (seeds 101–116 / 117–132), answers later than 2 s went 18 → 12 / 14 →
 #: 10 (they had waited for :func:`~.count_time_limit`), exact 278 → 281 / 282 → 283 of 303 / 306.
 COUNT_WHOLE_READ_BACK_SEC = 3.0
+#: An open count is looked at for looks at most this often (s): once it has held no look for
+#: :func:`~.count_over_sec` it is over and given up (:meth:`EyeMessageDecoder._count_looks_over`),
+#: instead of at :func:`~.count_time_limit`. On REM counts of ``benchmarks/signals.py`` (seeds
+#: 101–116 / 117–132) latency p99 went 14.7 → 7.0 s / 14.5 → 5.8 s, exact 281 → 282 / 283 → 284,
+#: false counts 2 → 1 / 5 → 3; over after one rest and one hold instead, false counts were 13 / 10.
+COUNT_OVER_EVERY_SEC = 0.5
 #: A message read as a vocabulary's word (:meth:`EyeMessageDecoder._in_vocabulary`) is read from
 #: this long (s) before its opening frame: the opening looks' grammar starts with a free rest.
 WORD_BACK_SEC = 1.0
@@ -544,6 +553,7 @@ class EyeMessageDecoder:
         self._level_opened = False  # the open message was opened on a frame found in the level
         self._count_read_at = -np.inf  # when the open count's whole trace was last read
         self._count_whole_at = -np.inf  # when the open count was last read back from before its opening
+        self._count_over_at = -np.inf  # when the open count was last looked at for looks
         self._silent_looked = -np.inf  # when the open message was last looked at for its end
         # The message whose closing frame the open tentative message opened on, while it may still
         # turn out to have been closed early (:meth:`_revised`).
@@ -1394,7 +1404,9 @@ class EyeMessageDecoder:
         if res is not None:
             return res
         longest_rest = 1.3 * eye_code.WORD_GAP_UNITS * eye_code.morse_unit(self._hold)  # a word gap, +30 %
-        too_long = self._counts_by_level and now - self._open[-1].end > count_time_limit(self._hold)
+        too_long = self._counts_by_level and (
+            now - self._open[-1].end > count_time_limit(self._hold) or self._count_looks_over(now)
+        )
         if quiet >= max(EYE_MAX_PAUSE_SEC, longest_rest + 2.0) or too_long:
             if self._weak is not None and self._weak_closes:
                 return self._close_on(*self._weak, now)
@@ -1660,6 +1672,23 @@ class EyeMessageDecoder:
         _, found = count_body_blocks(t, lv, 0.5 * self._full, self._hold)
         test = None if found is None else count_closing_test(found[1], t, self._hold)
         return test if test is not None and _count_closed(test) else None
+
+    def _count_looks_over(self, now: float) -> bool:
+        """Whether the open count's trace has held no look (a side run of
+        :data:`LEVEL_FRAME_LOOK_HOLDS` [0] holds, :func:`~.last_look_end`) for longer than a count
+        goes without one (:func:`~.count_over_sec`): its closing frame was missed, and waiting for
+        :func:`~.count_time_limit` only delays the answer. Looked at every
+        :data:`COUNT_OVER_EVERY_SEC`."""
+        assert self.levels is not None
+        if now < self._count_over_at + COUNT_OVER_EVERY_SEC:
+            return False
+        self._count_over_at = now
+        quiet = count_over_sec(self._hold)
+        if now - self._body_t0 < quiet + 1.0:
+            return False
+        t, lv = self.levels(self._body_t0, now)
+        end = last_look_end(t, lv, 0.5 * self._full, LEVEL_FRAME_LOOK_HOLDS[0] * self._hold)
+        return end is not None and now - end > quiet
 
     def _count_given_up(self, now: float) -> Decoded:
         """A count message given up (no closing frame found as it ended): its closing frame may still

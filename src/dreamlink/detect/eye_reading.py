@@ -285,6 +285,23 @@ LEVEL_FRAME_LOOK_HOLDS = (0.5, 2.2)
 COUNT_MAX_ANSWER = 10
 
 
+def last_look_end(times: np.ndarray, levels: np.ndarray, half: float, min_sec: float) -> float | None:
+    """End (s) of the last side look of a gaze trace held at least ``min_sec`` (s), or ``None``.
+
+    The trace is centred on its median and scaled to half swings (``half``, V) and classified
+    left/centre/right as the level screen does (:func:`_classify`); natural REMs are brief, so a
+    run at one side that lasts ``min_sec`` is a look.
+    """
+    times = np.asarray(times, dtype=float)
+    levels = np.asarray(levels, dtype=float)
+    if times.size < 2 or not half > 0:
+        return None
+    step = float(np.median(np.diff(times)))
+    runs = _runs(_classify((levels - float(np.median(levels))) / half), times, step)
+    ends = [end for state, start, end in runs if state != 0 and end - start >= min_sec]
+    return ends[-1] if ends else None
+
+
 def level_frame_looks(
     times: np.ndarray, levels: np.ndarray, half: float, hold_sec: float | None = None
 ) -> list[tuple[float, float, float]] | None:
@@ -961,6 +978,14 @@ def count_time_limit(hold_sec: float) -> float:
     :data:`COUNT_MAX_ANSWER` sent with fixations of ``hold_sec`` (s) ends: its rests and looks, +25 %."""
     rests = hold_sec + eye_code.COUNT_FIRST_REST_SEC + eye_code.COUNT_LAST_REST_SEC
     return 1.25 * (rests + (2 * COUNT_MAX_ANSWER + 4) * hold_sec)
+
+
+def count_over_sec(hold_sec: float) -> float:
+    """How long (s) a count message sent with fixations of ``hold_sec`` (s) can go without a look:
+    its longest rest (:data:`~dreamlink.link.eye_code.COUNT_LAST_REST_SEC`, +20 %) and two holds
+    (a look next to it that natural REMs spoiled). A count that has gone longer is over
+    (:func:`last_look_end`)."""
+    return 1.2 * eye_code.COUNT_LAST_REST_SEC + 2.0 * hold_sec
 
 
 def morse_thresholds(hold_sec: float) -> tuple[float, float]:
