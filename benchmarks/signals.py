@@ -770,7 +770,7 @@ def main() -> None:
         "Count answers (eye_code='count') close on four looks found in the gaze level after the code's "
         "rest, about 0.4 s after the fourth began, and are read back from before the detector's opening "
         "when its marker was the body's own looks; a count whose frame is not found is read when given "
-        "up (the long p99)."
+        "up, once no look has come for its last rest (+20 %) and two holds (the long p99)."
     )
     if count_draws:
         print_count_draws(count_draws, bgs[0])
@@ -877,7 +877,8 @@ def print_count_draws(draws: list[Score], bg: Background) -> None:
     print()
     print(
         "Late answers are those whose closing LRLR natural REMs spoiled: read once the looks after it "
-        "have ended (about 1 s), or when the answer is given up. As the guide says: each look held at "
+        "have ended (about 1 s), or when the answer is given up (no look for its last rest and two "
+        "holds). As the guide says: each look held at "
         "least 0.9 s at 80 % or more of the calibrated swing."
     )
 
