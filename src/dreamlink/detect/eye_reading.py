@@ -293,13 +293,19 @@ def last_look_end(times: np.ndarray, levels: np.ndarray, half: float, min_sec: f
     run at one side that lasts ``min_sec`` is a look.
     """
     times = np.asarray(times, dtype=float)
-    levels = np.asarray(levels, dtype=float)
     if times.size < 2 or not half > 0:
         return None
-    step = float(np.median(np.diff(times)))
-    runs = _runs(_classify((levels - float(np.median(levels))) / half), times, step)
+    _, runs = _centred_runs(times, levels, half)
     ends = [end for state, start, end in runs if state != 0 and end - start >= min_sec]
     return ends[-1] if ends else None
+
+
+def _centred_runs(times: np.ndarray, levels: np.ndarray, half: float) -> tuple[np.ndarray, list[list[float]]]:
+    """A gaze trace (``times`` at least two) centred on its median and scaled to half swings
+    (``half``, V), and its [state, start, end] runs classified left/centre/right (:func:`_classify`)."""
+    step = float(np.median(np.diff(times)))
+    x = (np.asarray(levels, dtype=float) - float(np.median(levels))) / half
+    return x, _runs(_classify(x), times, step)
 
 
 def level_frame_looks(
@@ -326,9 +332,7 @@ def level_frame_looks(
     levels = np.asarray(levels, dtype=float)
     if times.size < 8 or not half > 0:
         return None
-    step = float(np.median(np.diff(times)))
-    x = (levels - float(np.median(levels))) / half
-    runs = _runs(_classify(x), times, step)
+    x, runs = _centred_runs(times, levels, half)
     looks: list[list[float]] = []
     for state, start, end in reversed(runs):
         if state == 0:
