@@ -503,12 +503,12 @@ def rem_draw(
     return sc
 
 
-def rem_count_draw(bg: Background, seed: int) -> Score:
-    """One more draw of the REM count row: as many passes as the main table, its own seed."""
+def row_draw(bg: Background, seed: int, kind: str) -> Score:
+    """One more draw of the main table's row of ``kind`` on ``bg``: as many passes, its own seed."""
     rng = np.random.default_rng(seed)
     sc = Score()
-    for _ in range(PASSES["count"]):
-        run_pass(bg, "count", rng, sc)
+    for _ in range(PASSES[kind]):
+        run_pass(bg, kind, rng, sc)
     return sc
 
 
@@ -540,15 +540,6 @@ def rem_morse_draw(bg: Background, seed: int) -> tuple[Score, int, int]:
             body_errors += levenshtein(read.text if read.ok and read.text else "", tr.answer)
             body_chars += len(tr.answer)
     return sc, body_errors, body_chars
-
-
-def emg_morse_draw(bg: Background, seed: int) -> Score:
-    """One more draw of an EMG-Morse row on ``bg``: as many passes as the main table, its own seed."""
-    rng = np.random.default_rng(seed)
-    sc = Score()
-    for _ in range(PASSES["emg_morse"]):
-        run_pass(bg, "emg_morse", rng, sc)
-    return sc
 
 
 def false_counts(events, emg: bool) -> dict[str, int]:
@@ -638,7 +629,7 @@ def main() -> None:
     count_draws: list[Score] = []
     if args.rem_draws > 0 and "count" in passes:
         with ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
-            for sc in pool.map(rem_count_draw, [bgs[0]] * len(seeds), seeds):
+            for sc in pool.map(row_draw, [bgs[0]] * len(seeds), seeds, ["count"] * len(seeds)):
                 count_draws.append(sc)
                 print(
                     f"  .. count REM draw {len(count_draws)}/{len(seeds)}  ({time.time() - t_start:5.0f} s)",
@@ -653,7 +644,9 @@ def main() -> None:
         ]
         with ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
             for bg in (b for b in bgs if b.has_emg):
-                emg_draws[bg.name] = list(pool.map(emg_morse_draw, [bg] * len(emg_seeds), emg_seeds))
+                emg_draws[bg.name] = list(
+                    pool.map(row_draw, [bg] * len(emg_seeds), emg_seeds, ["emg_morse"] * len(emg_seeds))
+                )
                 print(
                     f"  .. emg_morse {bg.name}: {len(emg_seeds)} draws  ({time.time() - t_start:5.0f} s)",
                     file=sys.stderr,
