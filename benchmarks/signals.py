@@ -1,6 +1,6 @@
 """Benchmark of dreamlink's deliberate-signal detectors on REAL recordings with injected signals.
 
-Run: ``.venv/bin/python benchmarks/signals.py [--quick] [--seed N] [--rem-draws N]``
+Run: ``.venv/bin/python benchmarks/signals.py [--quick] [--seed N] [--rem-draws N] [--emg-draws N]``
 
 Backgrounds (read-only, ``../shared/data``):
 
@@ -39,6 +39,7 @@ noisy exact rate and p99) is drawn as often, with the same seeds. Its character 
 by cause (missed, opened late, unreadable, closed early, ran on, misread) and by band: the sender's
 gain, and how loud the real background under the message is relative to it (natural REMs as large as
 the looks); a last table shows what taking only confident messages (asking again otherwise) leaves.
+The EMG-Morse rows (~110-130 messages each) are drawn ``--emg-draws`` more times, on seeds of their own.
 """
 
 from __future__ import annotations
