@@ -877,6 +877,16 @@ def _summed(scores: list[Score]) -> Score:
     return total
 
 
+def _spread(rates: list[float]) -> str:
+    """A table cell: the min / median / max of per-draw rates, in percent."""
+    return f"{min(rates):.1%} / {np.median(rates):.1%} / {max(rates):.1%}"
+
+
+def _latency_quantiles(latencies: list[float]) -> str:
+    """A table cell: latency p50 / p95 / p99 (s); nan without latencies."""
+    return " / ".join(f"{q:.2f}" for q in np.percentile(latencies or [np.nan], [50, 95, 99]))
+
+
 def print_count_draws(draws: list[Score], bg: Background) -> None:
     """The REM count row over more draws (the same seeds as the eye-Morse draws)."""
     total = _summed(draws)
@@ -895,8 +905,8 @@ def print_count_draws(draws: list[Score], bg: Background) -> None:
     print(
         f"| {len(draws)} | {total.trials} | {total.detected / max(1, total.trials):.1%} "
         f"| {total.exact / max(1, total.trials):.1%} "
-        f"| {min(exact):.1%} / {np.median(exact):.1%} / {max(exact):.1%} | {total.false_in_injected} "
-        f"| {' / '.join(f'{q:.2f}' for q in np.percentile(lat, [50, 95, 99]))} "
+        f"| {_spread(exact)} | {total.false_in_injected} "
+        f"| {_latency_quantiles(total.latencies)} "
         f"| {int((lat > 0.5).sum())} | {len(total.guide_latencies)}, {np.percentile(guide, 99):.2f} |"
     )
     print()
@@ -926,9 +936,9 @@ def print_emg_morse_draws(draws: dict[str, list[Score]]) -> None:
         print(
             f"| {name} | {total.trials} | {total.chars} | {total.detected / max(1, total.trials):.1%} "
             f"| {total.char_errors / max(1, total.chars):.1%} "
-            f"| {min(cer):.1%} / {np.median(cer):.1%} / {max(cer):.1%} "
+            f"| {_spread(cer)} "
             f"| {total.exact / max(1, total.trials):.1%} | {total.false_in_injected} "
-            f"| {' / '.join(f'{q:.2f}' for q in np.percentile(lat, [50, 95, 99]))} "
+            f"| {_latency_quantiles(total.latencies)} "
             f"| {int((lat > 0.5).sum())} |"
         )
     print()
@@ -973,9 +983,9 @@ def print_words_draws(
         causes = " | ".join(f"{sc.causes.get(c, 0) / max(1, sc.chars):.1%}" for c in CAUSES)
         print(
             f"| {label} | {sc.trials} | {sc.chars} | {sc.char_errors / max(1, sc.chars):.1%} "
-            f"| {min(per_draw):.1%} / {np.median(per_draw):.1%} / {max(per_draw):.1%} "
+            f"| {_spread(per_draw)} "
             f"| {sc.exact / max(1, sc.trials):.1%} | {sc.false_in_injected} "
-            f"| {' / '.join(f'{q:.2f}' for q in np.percentile(sc.latencies or [np.nan], [50, 95, 99]))} "
+            f"| {_latency_quantiles(sc.latencies)} "
             f"| {causes} | {len(taken) / max(1, sc.trials):.1%}, "
             f"{sum(e for e, _ in taken) / max(1, sum(c for _, c in taken)):.1%} |"
         )
@@ -1046,9 +1056,9 @@ def print_rem_draws(
     print(
         f"| {len(draws)} | {total.trials} | {total.chars} | {total.detected / max(1, total.trials):.1%} "
         f"| {total.char_errors / max(1, total.chars):.1%} "
-        f"| {min(per_draw):.1%} / {np.median(per_draw):.1%} / {max(per_draw):.1%} "
+        f"| {_spread(per_draw)} "
         f"| {total.exact / max(1, total.trials):.1%} | {total.false_in_injected} "
-        f"| {' / '.join(f'{q:.2f}' for q in np.percentile(total.latencies or [np.nan], [50, 95, 99]))} "
+        f"| {_latency_quantiles(total.latencies)} "
         f"| {body_cer:.1%} |"
     )
     print()
