@@ -304,6 +304,25 @@ def _spells_letters(path: list[tuple[str, int, int]]) -> bool:
     return not code or code in _LETTER_CODES
 
 
+def level_costs(x: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """The emission cost of each block of a gaze trace at each level of the grammar.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        The trace's blocks, in half-swing units from centre (positive = left), shape ``(n,)``.
+    levels : numpy.ndarray
+        The grammar's distinct levels (half-swing units), shape ``(k,)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(k, n)``: the squared distance of each block from each level, capped at
+        :data:`EMISSION_CAP` (a natural REM spike costs little more than a mismatch).
+    """
+    return np.minimum((x[None, :] - levels[:, None]) ** 2, EMISSION_CAP)
+
+
 @numba.njit(cache=True, nogil=True)
 def _viterbi_kernel(
     csum: np.ndarray,
@@ -414,7 +433,7 @@ def _viterbi(
     # Grammars have many states (a letter tree) but few levels: one cumulative cost per level.
     distinct, level_of = np.unique([s.level * level_scale for s in states], return_inverse=True)
     by_level = np.zeros((distinct.size, n + 1))
-    by_level[:, 1:] = np.cumsum(np.minimum((x[None, :] - distinct[:, None]) ** 2, EMISSION_CAP), axis=1)
+    by_level[:, 1:] = np.cumsum(level_costs(x, distinct), axis=1)
     csum = by_level[level_of]
     free = np.array([s.nominal is None for s in states])
     tail_from = np.full(n_states, -1, dtype=np.int64)
