@@ -27,6 +27,12 @@ reader alone, as the last column of the benchmark's eye-Morse draws table), once
 emission, on the same injections. Block accuracy: the share of blocks whose most likely level
 (nearest level for the hand emission) is the sender's.
 
+A second table runs the whole live decoder (``benchmarks/signals.py``'s REM eye-Morse passes: the
+detector, the framing tests and the body reader) on each real half with the hand-built emission, the
+learned one of the other half, and their average, in every HSMM reading. The framing tests do not
+know the sender's unit, so that model is trained without it. Its thresholds (the closing test's
+margins, :data:`~dreamlink.detect.eye_hsmm.LETTER_MAX_EXTRA`) were tuned to the hand-built costs.
+
 References
 ----------
 Bourlard H, Morgan N (1994). Connectionist Speech Recognition: A Hybrid Approach. Kluwer.
@@ -166,8 +172,10 @@ def blocks_and_labels(body: Body) -> tuple[np.ndarray, np.ndarray, float] | None
     return x, np.where(truth > 0.5, 2, np.where(truth < -0.5, 0, 1)), unit
 
 
-def train(backgrounds: list[signals.Background], seeds: list[int]):
-    """A left / centre / right classifier of blocks, from messages injected into ``backgrounds``."""
+def train(backgrounds: list[signals.Background], seeds: list[int], with_unit: bool = True):
+    """A left / centre / right classifier of blocks, from messages injected into ``backgrounds``
+    (``with_unit=False``: without the unit among the features, which the live decoder's framing
+    tests do not know)."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     xs, ys = [], []
@@ -175,18 +183,20 @@ def train(backgrounds: list[signals.Background], seeds: list[int]):
         for body in bodies(bg, seed):
             found = blocks_and_labels(body)
             if found is not None:
-                xs.append(features(found[0], found[2]))
+                xs.append(features(found[0], found[2] if with_unit else 0.0))
                 ys.append(found[1])
     model = HistGradientBoostingClassifier(max_iter=300, learning_rate=0.1, max_leaf_nodes=31, random_state=0)
     return model.fit(np.vstack(xs), np.concatenate(ys))
 
 
 class LearnedEmission:
-    """``level_costs`` from the classifier's probabilities, for one body at a time (its unit)."""
+    """``level_costs`` from the classifier's probabilities, for one body at a time (its unit; 0 for a
+    model trained without it), averaged with the hand-built costs at weight ``hand_share``."""
 
-    def __init__(self, model) -> None:
+    def __init__(self, model, hand_share: float = 0.0, unit: float = 1.0) -> None:
         self.model = model
-        self.unit = 1.0
+        self.unit = unit
+        self.hand_share = hand_share
         self._cache: tuple[bytes, np.ndarray] | None = None
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
@@ -200,8 +210,9 @@ class LearnedEmission:
         cost = np.minimum(cost - cost.min(axis=1, keepdims=True), eye_hsmm.EMISSION_CAP)
         hand = HAND_COSTS(x, levels)
         column = {-1.0: 0, 0.0: 1, 1.0: 2}
-        return np.stack([cost[:, column[round(float(v), 9)]] if round(float(v), 9) in column else hand[r]
-                         for r, v in enumerate(levels)])
+        learned = np.stack([cost[:, column[round(float(v), 9)]] if round(float(v), 9) in column else hand[r]
+                            for r, v in enumerate(levels)])
+        return self.hand_share * hand + (1.0 - self.hand_share) * learned
 
 
 @contextlib.contextmanager
@@ -256,12 +267,60 @@ def read_row(train_on: str, test_on: str, train_seeds: list[int], test_seeds: li
     }
 
 
+def pipeline_row(train_on: str, test_on: str, train_seeds: list[int], test_seeds: list[int]) -> dict:
+    """The whole live decoder (``benchmarks/signals.py``'s REM eye-Morse passes, on ``test_on``) with
+    the hand-built emission, a learned one (trained on ``train_on`` without the unit) and their
+    average, in every HSMM reading: framing tests and body alike."""
+    halves = real_halves()
+    t0 = time.time()
+    model = train([halves[train_on]] * len(train_seeds), train_seeds, with_unit=False)
+    out = {"train": train_on, "test": test_on}
+    for name, costs in (("hand", None), ("learned", LearnedEmission(model, unit=0.0)),
+                        ("average", LearnedEmission(model, hand_share=0.5, unit=0.0))):
+        sc = signals.Score()
+        with emission(costs):
+            for seed in test_seeds:
+                rng = np.random.default_rng(seed)
+                for _ in range(signals.EYE_MORSE_PASSES):
+                    signals.run_pass(halves[test_on], "eye_morse", rng, sc)
+        lat = np.asarray(sc.latencies)
+        out[name] = {
+            "messages": sc.trials, "chars": sc.chars, "errors": sc.char_errors, "found": sc.detected,
+            "late": int((lat > 0.5).sum()),
+            "p99": float(np.percentile(lat, 99)) if lat.size else float("nan"),
+        }
+    out["seconds"] = time.time() - t0
+    return out
+
+
+def print_pipeline(results: list[dict]) -> None:
+    print("\n## The whole live decoder on real REM EOG, cross-fitted: hand-built, learned and averaged "
+          "emission\n")
+    print("| trained on | read on | messages | emission | found | CER | later than 0.5 s | latency p99 (s) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in results:
+        for name in ("hand", "learned", "average"):
+            m = r[name]
+            print(f"| {r['train']} | {r['test']} | {m['messages']} | {name} | {m['found']} "
+                  f"| {100 * m['errors'] / m['chars']:.1f}% ({m['errors']} of {m['chars']}) | {m['late']} "
+                  f"| {m['p99']:.2f} |")
+    for name in ("hand", "learned", "average"):
+        errors = sum(r[name]["errors"] for r in results)
+        chars = sum(r[name]["chars"] for r in results)
+        late = sum(r[name]["late"] for r in results)
+        print(f"- {name}: both halves CER {100 * errors / chars:.1f}% ({errors} of {chars}), "
+              f"{late} later than 0.5 s")
+    print("\nThe learned model here has no unit among its features (the framing tests do not know it); "
+          "averaged: half the hand-built cost plus half the learned one.")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--train-seeds", type=int, default=40, help="seeds of 5 passes to train on (default 40)")
     ap.add_argument("--test-seeds", type=int, default=12, help="seeds of 5 passes to read (default 12)")
     ap.add_argument("--first-test-seed", type=int, default=101, help="first seed read (default 101)")
     ap.add_argument("--no-simulated", action="store_true", help="leave out the rows trained on the simulator")
+    ap.add_argument("--no-pipeline", action="store_true", help="leave out the whole live decoder's table")
     ap.add_argument("--workers", type=int, default=2, help="processes (default 2)")
     args = ap.parse_args()
     if not (signals.DATA / "yasa" / "eog_rem_256Hz_first600s.npz").exists():
@@ -275,6 +334,8 @@ def main() -> None:
         rows += [("simulated REM", first), ("simulated REM", second)]
     with ProcessPoolExecutor(args.workers) as pool:
         futures = [pool.submit(read_row, a, b, train_seeds, test_seeds) for a, b in rows]
+        if not args.no_pipeline:
+            whole = [pool.submit(pipeline_row, a, b, train_seeds, test_seeds) for a, b in rows[:2]]
         results = [f.result() for f in futures]
     print("## Eye-Morse body reader on real REM EOG: hand-built emission against a learned one\n")
     print(f"Train: seeds {train_seeds[0]}-{train_seeds[-1]}; read: seeds {test_seeds[0]}-{test_seeds[-1]}; "
@@ -294,6 +355,9 @@ def main() -> None:
           f"CER hand {100 * hand / chars:.1f}% ({hand}), learned {100 * learned / chars:.1f}% ({learned}).")
     print("The real folds learn this sleeper's own natural REMs (the best case of adapting to a dreamer);"
           " the simulated rows, REMs that the simulator draws.")
+
+    if not args.no_pipeline:
+        print_pipeline([f.result() for f in whole])
 
 
 if __name__ == "__main__":
