@@ -137,14 +137,7 @@ def bodies(bg: signals.Background, seed: int) -> Iterator[Body]:
         calib = signals.Calibration(4 * a_v * rng.uniform(0.9, 1.1))
         data, truths = signals.inject_eye(bg, "eye_morse", a_v, rng)
         injected = (data[0] - bg.data[0]) - (data[1] - bg.data[1])
-        eye = signals.EyeSignalDetector(
-            bg.sfreq, calib.swing, two_channels=True, level_keep_sec=bg.minutes * 60.0
-        )
-        step = int(bg.sfreq)
-        for i in range(0, data.shape[1], step):
-            e1, e2 = data[0, i : i + step], data[1, i : i + step]
-            eye.update(e1 - e2, e1, e2)
-        times, levels = eye.level_trace(0.0, np.inf)
+        times, levels = signals.gaze_level(bg, data, calib)
         sample_times = np.arange(data.shape[1]) / bg.sfreq
         for tr in truths:
             inside = (times >= tr.body[0]) & (times <= tr.body[1])
@@ -161,15 +154,20 @@ def features(x: np.ndarray, unit: float) -> np.ndarray:
     return np.column_stack([window, np.full(x.size, unit), steps.max(axis=1), window.std(axis=1)])
 
 
-def blocks_and_labels(body: Body) -> tuple[np.ndarray, np.ndarray, float] | None:
-    """The body's blocked level (as the reader sees it), the sender's level per block (0 right, 1
-    centre, 2 left) and the Morse unit (s)."""
-    unit, found = morse_body_blocks(body.times, body.levels, body.half_v, body.hold)
+def level_class(x: np.ndarray) -> np.ndarray:
+    """The nearest of the code's levels (half-swing units) as a class: 0 right, 1 centre, 2 left."""
+    return np.where(x > 0.5, 2, np.where(x < -0.5, 0, 1))
+
+
+def blocks_and_labels(body: Body) -> tuple[np.ndarray, np.ndarray] | None:
+    """The body's blocked level (as the reader sees it) and the sender's level per block
+    (:func:`level_class`)."""
+    _, found = morse_body_blocks(body.times, body.levels, body.half_v, body.hold)
     if found is None:
         return None
     x, _, _ = eye_hsmm._blocks(found[1], body.times)
     truth, _, _ = eye_hsmm._blocks(body.true_x, body.times)
-    return x, np.where(truth > 0.5, 2, np.where(truth < -0.5, 0, 1)), unit
+    return x, level_class(truth)
 
 
 def train(backgrounds: list[signals.Background], seeds: list[int], with_unit: bool = True):
@@ -183,7 +181,7 @@ def train(backgrounds: list[signals.Background], seeds: list[int], with_unit: bo
         for body in bodies(bg, seed):
             found = blocks_and_labels(body)
             if found is not None:
-                xs.append(features(found[0], found[2] if with_unit else 0.0))
+                xs.append(features(found[0], eye_code.morse_unit(body.hold) if with_unit else 0.0))
                 ys.append(found[1])
     model = HistGradientBoostingClassifier(max_iter=300, learning_rate=0.1, max_leaf_nodes=31, random_state=0)
     return model.fit(np.vstack(xs), np.concatenate(ys))
@@ -242,15 +240,13 @@ def read_row(train_on: str, test_on: str, train_seeds: list[int], test_seeds: li
         for body in bodies(halves[test_on], seed):
             messages += 1
             chars += len(body.answer)
+            learned.unit = eye_code.morse_unit(body.hold)
             found = blocks_and_labels(body)
             if found is not None:
-                x, y, unit = found
-                learned.unit = unit
-                nearest = np.where(x > 0.5, 2, np.where(x < -0.5, 0, 1))
-                hand_ok += int((nearest == y).sum())
+                x, y = found
+                hand_ok += int((level_class(x) == y).sum())
                 learned_ok += int((learned.probabilities(x).argmax(axis=1) == y).sum())
                 n_blocks += y.size
-            learned.unit = eye_code.morse_unit(body.hold)
             for costs in (None, learned):
                 with emission(costs):
                     read = decode_eye_morse_path(body.times, body.levels, body.half_v, body.hold,

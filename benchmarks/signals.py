@@ -513,6 +513,17 @@ def row_draw(bg: Background, seed: int, kind: str) -> Score:
     return sc
 
 
+def gaze_level(bg: Background, data: np.ndarray, calib: Calibration) -> tuple[np.ndarray, np.ndarray]:
+    """The causal gaze level the decoder reads (times in s, level of E1 − E2 in V) of injected
+    ``data`` (E1, E2 rows), fed second by second and kept whole."""
+    eye = EyeSignalDetector(bg.sfreq, calib.swing, two_channels=True, level_keep_sec=bg.minutes * 60.0)
+    step = int(bg.sfreq)
+    for i in range(0, data.shape[1], step):
+        e1, e2 = data[0, i : i + step], data[1, i : i + step]
+        eye.update(e1 - e2, e1, e2)
+    return eye.level_trace(0.0, np.inf)
+
+
 def rem_morse_draw(bg: Background, seed: int) -> tuple[Score, int, int]:
     """One more draw of the REM eye-Morse row: as many passes as the main table, its own seed.
 
@@ -526,13 +537,7 @@ def rem_morse_draw(bg: Background, seed: int) -> tuple[Score, int, int]:
     sc, body_errors, body_chars = Score(), 0, 0
     for _ in range(EYE_MORSE_PASSES):
         data, truths, calib = run_pass(bg, "eye_morse", rng, sc)
-        # The same causal gaze level the decoder reads, kept whole.
-        eye = EyeSignalDetector(bg.sfreq, calib.swing, two_channels=True, level_keep_sec=bg.minutes * 60.0)
-        step = int(bg.sfreq)
-        for i in range(0, data.shape[1], step):
-            e1, e2 = data[0, i : i + step], data[1, i : i + step]
-            eye.update(e1 - e2, e1, e2)
-        times, levels = eye.level_trace(0.0, np.inf)
+        times, levels = gaze_level(bg, data, calib)
         for tr in truths:
             inside = (times >= tr.body[0]) & (times <= tr.body[1])
             read = decode_eye_morse_path(
