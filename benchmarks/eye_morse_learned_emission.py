@@ -74,6 +74,8 @@ WINDOW_BLOCKS = 12
 ALPHA = 0.2
 #: The hand-built emission (the decoder's own), kept while a learned one stands in for it.
 HAND_COSTS = eye_hsmm.level_costs
+#: The classifier's column (:func:`level_class`) of each of the code's levels (half-swing units).
+LEVEL_COLUMNS = {-1.0: 0, 0.0: 1, 1.0: 2}
 #: Probability floor of the learned emission.
 P_FLOOR = 1e-3
 
@@ -207,9 +209,11 @@ class LearnedEmission:
         cost = -ALPHA * np.log(self.probabilities(x) + P_FLOOR)
         cost = np.minimum(cost - cost.min(axis=1, keepdims=True), eye_hsmm.EMISSION_CAP)
         hand = HAND_COSTS(x, levels)
-        column = {-1.0: 0, 0.0: 1, 1.0: 2}
-        learned = np.stack([cost[:, column[round(float(v), 9)]] if round(float(v), 9) in column else hand[r]
-                            for r, v in enumerate(levels)])
+        learned = hand.copy()  # a level the classifier has no class for keeps the hand-built cost
+        for row, level in enumerate(levels):
+            column = LEVEL_COLUMNS.get(round(float(level), 9))
+            if column is not None:
+                learned[row] = cost[:, column]
         return self.hand_share * hand + (1.0 - self.hand_share) * learned
 
 
