@@ -250,3 +250,77 @@ def test_a_message_closed_early_is_listed_again_whole(run_cli, shared_data, tmp_
     assert [(m.value, m.data.get("revises")) for m in msgs] == [("I", None), ("SIT", "I")]
     assert msgs[0].onset == msgs[1].onset
     assert "SIT (revises 'I')" in stdout
+
+
+@pytest.fixture(scope="module")
+def rem_edf(tmp_path_factory):
+    """4 min of simulated REM sleep (E1-M2, E2-M2) and its hypnogram (first minute wake)."""
+    from dreamlink.hypnogram import Hypnogram
+    from dreamlink.io.hypnogram_formats import write_hypnogram_csv
+    from dreamlink.sim.night import simulate_night
+
+    stages = np.array(["W"] * 2 + ["R"] * 6)
+    night = simulate_night(None, seed=9, sfreq=synth.FS, hypnogram=Hypnogram(stages))
+    rows = [night.info.index(c) for c in ("E1-M2", "E2-M2")]
+    folder = tmp_path_factory.mktemp("rem")
+    edf = write_edf(folder / "rem.edf", night.get_data()[rows], synth.FS, ["E1-M2", "E2-M2"], ["eog", "eog"])
+    hyp = folder / "hypno.csv"
+    write_hypnogram_csv(Hypnogram(stages), hyp)
+    return edf, hyp
+
+
+def test_learn_an_eye_model_then_read_with_it(run_cli, rem_edf, tmp_path):
+    edf, hyp = rem_edf
+    cal = Calibration(synth.SWING).save(tmp_path / "cal.json")
+    model = tmp_path / "eye.npz"
+    eog = ["--eog", "E1-M2", "--eog-right", "E2-M2", "--calibration", str(cal)]
+    code, stdout, stderr = run_cli("detect", str(edf), *eog, "--learn-eye-model", "--hypnogram", str(hyp),
+                                   "--learn-messages", "40", "--out", str(model))
+    assert code == 0, stderr
+    assert "learning the eye model from 1 REM periods of rem.edf (hypno.csv)" in stdout
+    assert "held-out blocks read right" in stdout and model.exists()
+
+    gestures = synth.centre(3) + eye_code.eye_morse("HI", 0.5) + synth.centre(8)
+    e1, e2, _ = synth.eog(gestures, seed=35)
+    night = tmp_path / "message.edf"
+    write_edf(night, _whole_seconds(np.vstack([e1, e2])), synth.FS, ["E1-M2", "E2-M2"], ["eog", "eog"])
+    out = tmp_path / "events.tsv"
+    code, stdout, stderr = run_cli(
+        "detect", str(night), *eog, "--eye-code", "morse", "--eye-model", str(model), "--out", str(out)
+    )
+    assert code == 0, stderr
+    assert f"eye model: {model} (learned from 3 min of REM EOG, rem.edf)" in stdout
+    assert [e.value for e in read_events_tsv(out) if e.trial_type == "message"] == ["HI"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--learn-eye-model", "--out", "m.tsv"], "give a .npz path"),
+        (["--out", "m.npz"], "add --learn-eye-model"),
+        (["--hypnogram", "h.csv", "--out", "e.tsv"], "goes with --learn-eye-model"),
+        (["--learn-eye-model", "--calibrate", "--out", "m.npz"], "do not also give --calibrate"),
+        (["--eye-model", "missing.npz", "--out", "e.tsv"], "eye model missing.npz not found"),
+    ],
+)
+def test_eye_model_options_misused(run_cli, night_edf, tmp_path, monkeypatch, extra, message):
+    monkeypatch.chdir(tmp_path)
+    code, _, stderr = run_cli("detect", str(night_edf), "--eog", "E1-M2", *extra)
+    assert code == 2
+    assert message in stderr
+    assert "Traceback" not in stderr
+
+
+def test_learning_from_a_hypnogram_without_rem_is_refused(run_cli, rem_edf, tmp_path):
+    from dreamlink.hypnogram import Hypnogram
+    from dreamlink.io.hypnogram_formats import write_hypnogram_csv
+
+    edf, _ = rem_edf
+    hyp = tmp_path / "awake.csv"
+    write_hypnogram_csv(Hypnogram(np.array(["W"] * 8)), hyp)
+    code, _, stderr = run_cli(
+        "detect", str(edf), "--eog", "E1-M2", "--eog-right", "E2-M2", "--learn-eye-model",
+        "--hypnogram", str(hyp), "--out", str(tmp_path / "m.npz"),
+    )
+    assert code == 2
+    assert "no stretch of REM sleep of at least 60 s" in stderr

@@ -43,6 +43,37 @@ from dreamlink.errors import InputFileError
     "JSON to --out instead of detecting.",
 )
 @click.option(
+    "--eye-model",
+    "eye_model_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The dreamer's learned eye model (.npz from --learn-eye-model): eye messages are read "
+    "with it, telling their natural REMs from deliberate looks better.",
+)
+@click.option(
+    "--learn-eye-model",
+    is_flag=True,
+    help="FILE is REM sleep of this dreamer (e.g. last night): learn their eye model from their own "
+    "natural REMs, with eye-Morse messages injected into it, and write it to --out (.npz) instead of "
+    "detecting. Takes a minute or two.",
+)
+@click.option(
+    "--learn-messages",
+    type=click.IntRange(min=10),
+    default=2000,
+    show_default=True,
+    help="With --learn-eye-model: how many eye-Morse messages to inject and learn from (more: slower, "
+    "steadier).",
+)
+@click.option(
+    "--hypnogram",
+    "hypnogram_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="With --learn-eye-model: learn only from the R epochs of this hypnogram (any format "
+    "`dreamlink report` reads); without it all of FILE is taken as REM sleep.",
+)
+@click.option(
     "--eye-code",
     type=click.Choice(["auto", "count", "morse"]),
     default="auto",
@@ -98,6 +129,10 @@ def command(
     eeg: str | None,
     calibration_path: Path | None,
     calibrate: bool,
+    eye_model_path: Path | None,
+    learn_eye_model: bool,
+    learn_messages: int,
+    hypnogram_path: Path | None,
     eye_code: str,
     words: str | None,
     lexicon: str | None,
@@ -121,11 +156,16 @@ def command(
       dreamlink detect night.edf --eog E1-M2 --eog-right E2-M2 --calibration cal.json --out events.tsv
       dreamlink detect night.edf --eog E1-M2 --eog-right E2-M2 --words YES,NO --out answers.tsv
       dreamlink detect night.edf --eog E1-M2 --eog-right E2-M2 --lexicon english --out text.tsv
+      dreamlink detect night1.edf --eog E1-M2 --eog-right E2-M2 --calibration cal.json \
+          --learn-eye-model --hypnogram night1_hypno.csv --out eye.npz
+      dreamlink detect night2.edf --eog E1-M2 --eog-right E2-M2 --calibration cal.json \
+          --eye-model eye.npz --out events.tsv
     """
     from tqdm import tqdm
 
     from dreamlink.detect.calibration import calibrate as run_calibration
     from dreamlink.detect.calibration import hold_advice, load_calibration
+    from dreamlink.detect.eye_emission import load_eye_model
     from dreamlink.detect.pipeline import detect_array, horizontal, load_channels
     from dreamlink.events import write_events_tsv
 
@@ -133,10 +173,22 @@ def command(
         raise InputFileError(f"recording not found: {file} (check the path)")
     if calibrate and calibration_path is not None:
         raise click.UsageError("--calibrate writes a calibration; do not also give --calibration")
+    if learn_eye_model and (calibrate or eye_model_path is not None):
+        raise click.UsageError(
+            "--learn-eye-model writes an eye model; do not also give --calibrate or --eye-model"
+        )
     if calibrate and out.suffix.lower() != ".json":
         raise click.UsageError("with --calibrate, --out is the calibration file: give a .json path")
     if not calibrate and out.suffix.lower() == ".json":
         raise click.UsageError("--out is an events table: give a .tsv path (or add --calibrate)")
+    if learn_eye_model and out.suffix.lower() != ".npz":
+        raise click.UsageError("with --learn-eye-model, --out is the eye model: give a .npz path")
+    if not learn_eye_model and out.suffix.lower() == ".npz":
+        raise click.UsageError("--out is an events table: give a .tsv path (or add --learn-eye-model)")
+    if hypnogram_path is not None and not learn_eye_model:
+        raise click.UsageError(
+            "--hypnogram picks the REM sleep to learn from: it goes with --learn-eye-model"
+        )
     vocabulary = _words(words, eye_code)
     if vocabulary and lexicon is not None:
         raise click.UsageError("--lexicon is for free text; --words already lists the answers")
@@ -145,6 +197,7 @@ def command(
     if vocabulary:
         eye_code = "morse"
     calib = load_calibration(calibration_path) if calibration_path is not None else None
+    eye_model = load_eye_model(eye_model_path) if eye_model_path is not None else None
     channels = [c for c in dict.fromkeys([eog, eog_right, emg, eeg]) if c]
     data, info, notes = load_channels(file, channels)
     for note in notes:
@@ -163,6 +216,11 @@ def command(
         advice = hold_advice(result)
         if advice is not None:
             click.echo(f"advice: {advice}", err=True)
+        return
+    if learn_eye_model:
+        _learn_eye_model(
+            file, data, info, (eog, eog_right), calib, calibration_path, hypnogram_path, learn_messages, out
+        )
         return
 
     duration = data.shape[1] / info.sfreq
@@ -190,6 +248,7 @@ def command(
             rem_events=not no_rem_events,
             emg_gate=emg_gate,
             progress=lambda s: bar.update(round(s, 3)),
+            eye_model=eye_model,
         )
     if calib is None:
         click.echo(
@@ -198,6 +257,10 @@ def command(
         )
     else:
         click.echo(f"sweep amplitude: {calib.swing * 1e6:.0f} µV from {calibration_path}")
+    if eye_model is not None:
+        minutes = float(eye_model.meta.get("rem_seconds", 0.0)) / 60.0
+        source = f", {eye_model.meta['source']}" if eye_model.meta.get("source") else ""
+        click.echo(f"eye model: {eye_model_path} (learned from {minutes:.0f} min of REM EOG{source})")
     for note in res.notes:
         if "EMG twitches" in note:
             click.echo(f"note: {note}")
@@ -213,6 +276,63 @@ def command(
             if e.data.get("revises") is not None:  # read again whole: a frame inside it closed it early
                 extra += f" (revises {e.data['revises']!r})"
             click.echo(f"  {e.onset:9.2f} s  {e.trial_type:8s} {e.value}{extra}  confidence {e.confidence}")
+
+
+def _learn_eye_model(
+    file: Path,
+    data,
+    info,
+    channels: tuple[str, str | None],
+    calib,
+    calibration_path: Path | None,
+    hypnogram_path: Path | None,
+    messages: int,
+    out: Path,
+) -> None:
+    """``--learn-eye-model``: the dreamer's eye model from the REM sleep of ``file``, written to ``out``."""
+    from tqdm import tqdm
+
+    from dreamlink.detect.calibration import estimate_swing
+    from dreamlink.detect.eye_emission import learn_eye_model
+    from dreamlink.detect.pipeline import horizontal
+    from dreamlink.io.hypnogram_formats import read_hypnogram
+
+    parts = horizontal(data, info, *channels)
+    h, fs = parts[0], info.sfreq
+    if calib is None:
+        calib = estimate_swing(h, fs, *parts[1:], channels=[c for c in channels if c])
+        click.echo(
+            f"no --calibration: sweep amplitude ESTIMATED from the recording itself, {calib.note} "
+            "(the model is learned for this swing: calibrate awake for a reliable one)"
+        )
+    else:
+        click.echo(f"sweep amplitude: {calib.swing * 1e6:.0f} µV from {calibration_path}")
+    if hypnogram_path is None:
+        stretches = [h]
+        where = f"all of {file.name} (taken as REM sleep: give --hypnogram to pick its R epochs)"
+    else:
+        periods = read_hypnogram(hypnogram_path).periods()
+        rem = periods[periods["stage"] == "R"]
+        bounds = [(round(r.onset * fs), round((r.onset + r.duration) * fs)) for r in rem.itertuples()]
+        stretches = [h[a:b] for a, b in bounds]
+        stretches = [s for s in stretches if s.size]
+        where = f"{len(stretches)} REM periods of {file.name} ({hypnogram_path.name})"
+    click.echo(f"learning the eye model from {where}")
+    with tqdm(total=1, unit="pass", file=sys.stderr, leave=False, desc="learn",
+              disable=not sys.stderr.isatty()) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        model = learn_eye_model(stretches, fs, calib.swing, messages, progress=progress, source=file.name)
+    model.save(out)
+    m = model.meta
+    click.echo(
+        f"eye model: {m['messages']} injected messages in {m['rem_seconds'] / 60:.1f} min of REM EOG; "
+        f"held-out blocks read right {m['held_out_accuracy']:.1%} "
+        f"(hand-built levels {m['held_out_accuracy_hand']:.1%}) -> {out}"
+    )
 
 
 def _words(words: str | None, eye_code: str) -> tuple[str, ...]:

@@ -54,8 +54,10 @@ doi:10.1016/j.artint.2009.11.011
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 
 import numba
@@ -323,6 +325,31 @@ def level_costs(x: np.ndarray, levels: np.ndarray) -> np.ndarray:
     return np.minimum((x[None, :] - levels[:, None]) ** 2, EMISSION_CAP)
 
 
+#: An emission: ``costs(x, levels)`` → ``(k, n)`` cost of each block at each level (as :func:`level_costs`).
+Emission = Callable[[np.ndarray, np.ndarray], np.ndarray]
+#: The emission of the readings made in this context (``None``: :func:`level_costs`); set by
+#: :func:`reading_with`, so that each decoder reads with its own (a dreamer's learned one,
+#: :mod:`dreamlink.detect.eye_emission`) without passing it through every reading.
+_EMISSION: contextvars.ContextVar[Emission | None] = contextvars.ContextVar("eye_hsmm_emission", default=None)
+
+
+@contextlib.contextmanager
+def reading_with(emission: Emission | None) -> Iterator[None]:
+    """Make every HSMM reading inside the ``with`` block score blocks with ``emission``
+    (``None``: the hand-built :func:`level_costs`)."""
+    token = _EMISSION.set(emission)
+    try:
+        yield
+    finally:
+        _EMISSION.reset(token)
+
+
+def emission_costs(x: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """The costs of the emission in use (:func:`reading_with`; by default :func:`level_costs`)."""
+    emission = _EMISSION.get()
+    return level_costs(x, levels) if emission is None else emission(x, levels)
+
+
 @numba.njit(cache=True, nogil=True)
 def _viterbi_kernel(
     csum: np.ndarray,
@@ -433,7 +460,7 @@ def _viterbi(
     # Grammars have many states (a letter tree) but few levels: one cumulative cost per level.
     distinct, level_of = np.unique([s.level * level_scale for s in states], return_inverse=True)
     by_level = np.zeros((distinct.size, n + 1))
-    by_level[:, 1:] = np.cumsum(level_costs(x, distinct), axis=1)
+    by_level[:, 1:] = np.cumsum(emission_costs(x, distinct), axis=1)
     csum = by_level[level_of]
     free = np.array([s.nominal is None for s in states])
     tail_from = np.full(n_states, -1, dtype=np.int64)

@@ -134,10 +134,12 @@ import numpy as np
 
 from dreamlink.detect.decoded import Decoded, unreadable
 from dreamlink.detect.eye_hsmm import (
+    Emission,
     TraceReading,
     closing_test,
     count_closing_test,
     count_whole_test,
+    reading_with,
     whole_message,
 )
 from dreamlink.detect.eye_reading import (
@@ -497,6 +499,11 @@ class EyeMessageDecoder:
         (:func:`dreamlink.link.lexicon.english`). A message read as a non-word is read again as the
         lexicon words near it in Morse, and one is taken when it explains the trace about as well
         (:meth:`_in_lexicon`).
+    emission : callable, optional
+        How every HSMM reading of this decoder scores a block at a level
+        (:data:`~dreamlink.detect.eye_hsmm.Emission`), e.g. the dreamer's learned one
+        (:class:`~dreamlink.detect.eye_emission.LearnedEmission`); ``None``: the hand-built
+        :func:`~dreamlink.detect.eye_hsmm.level_costs`.
     """
 
     swing: float
@@ -506,6 +513,7 @@ class EyeMessageDecoder:
     level_frames: bool = True
     vocabulary: tuple[str, ...] = ()
     lexicon: Lexicon | None = None
+    emission: Emission | None = None
 
     def __post_init__(self) -> None:
         self._frames_by_end: dict[float, list[Sweep]] = {}
@@ -596,6 +604,12 @@ class EyeMessageDecoder:
         given, messages open on the detector's markers (which are judged on the signal's fixation
         plateaus) instead of the decoder's own search over the sweeps.
         """
+        with reading_with(self.emission):
+            return self._update(sweeps, now, frames)
+
+    def _update(
+        self, sweeps: Sequence[Sweep], now: float, frames: Sequence[list[Sweep]] | None
+    ) -> list[Decoded]:
         out: list[Decoded] = []
         if frames is not None:
             self._use_frames = True

@@ -36,6 +36,7 @@ from dreamlink.detect.arousal import ArousalDetector
 from dreamlink.detect.calibration import Calibration, estimate_swing
 from dreamlink.detect.emg import EmgTwitchDetector
 from dreamlink.detect.emg_messages import EmgMessageDecoder
+from dreamlink.detect.eye_emission import EyeModel, LearnedEmission
 from dreamlink.detect.eye_messages import EyeMessageDecoder, vocabulary_of
 from dreamlink.detect.eye_sweeps import EyeSignalDetector
 from dreamlink.detect.rems import RemCounter, is_rem
@@ -189,6 +190,9 @@ class DetectorPipeline:
     emg_gate : str
         When EMG codes are read (:class:`EmgGate`): ``"auto"`` (stage events if any, else a REM
         estimate), ``"stage"`` (only during stage ``R``), ``"off"`` (always).
+    eye_model : EyeModel | None
+        The dreamer's learned eye model (:mod:`dreamlink.detect.eye_emission`): eye messages are
+        read with its emission; ``None``: the hand-built one.
     """
 
     info: SourceInfo
@@ -204,6 +208,7 @@ class DetectorPipeline:
     bus: EventBus | None = None
     rem_events: bool = True
     emg_gate: str = "auto"
+    eye_model: EyeModel | None = None
     events: list[Event] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
@@ -229,6 +234,7 @@ class DetectorPipeline:
             self.calibration.swing, mode=self.eye_code, levels=self.eye.level_trace,
             vocabulary=tuple(self.vocabulary),
             lexicon=None if self.lexicon is None else lexicon_named(self.lexicon),
+            emission=None if self.eye_model is None else LearnedEmission(self.eye_model),
         )
         self.rems = RemCounter(emit_each=self.rem_events)
         self.emg_det = EmgTwitchDetector(fs) if self.emg else None
@@ -408,13 +414,15 @@ def detect_array(
     vocabulary: Sequence[str] = (),
     emg_gate: str = "auto",
     lexicon: str | None = None,
+    eye_model: EyeModel | None = None,
 ) -> DetectionResult:
     """Run the live pipeline over samples in memory, fed as a stream of ``chunk_sec`` chunks.
 
     Without ``calibration`` the sweep amplitude is first estimated from the recording
     (:func:`~dreamlink.detect.calibration.estimate_swing`) and a note says so. With a ``vocabulary``
     eye-Morse messages are read as its words, with a ``lexicon`` free text may be read as its words
-    (:class:`DetectorPipeline`).
+    (:class:`DetectorPipeline`); with an ``eye_model`` eye messages are read with the dreamer's
+    learned emission.
     """
     notes: list[str] = []
     if calibration is None:
@@ -438,6 +446,7 @@ def detect_array(
             emg_code=emg_code,
             rem_events=rem_events,
             emg_gate=emg_gate,
+            eye_model=eye_model,
         )
 
     pipe = run_source(ArraySource(data, info), factory, chunk_sec=chunk_sec, progress=progress)
