@@ -96,3 +96,13 @@ def test_refused_token_warns_but_the_night_is_recorded(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     n = open_source("sim:seed=1,hours=0.01", speed=None).n_total
     assert "server refused the rig" in r.stderr and f"samples processed : {n} " in r.stdout
+
+
+def test_eye_model_is_for_the_detectors(run_cli, tmp_path: Path) -> None:
+    code, _, err = run_cli("rig", "sim:seed=1,hours=0.01", "--events", "truth", "--eye-model", "m.npz",
+                           "--out", str(tmp_path / "rig"))
+    assert code == 2 and "--eye-model is read by the detectors: it goes with --events detect" in err
+    cal = Calibration(800e-6).save(tmp_path / "cal.json")
+    code, _, err = run_cli("rig", "sim:seed=1,hours=0.01", "--events", "detect", "--calibration", str(cal),
+                           "--eye-model", str(tmp_path / "missing.npz"), "--out", str(tmp_path / "rig"))
+    assert code == 2 and "missing.npz not found" in err and "Traceback" not in err

@@ -166,22 +166,26 @@ def test_live_pipeline_reads_eye_morse_with_a_learned_model(model):
     assert texts == [e.value for e in hand.events if e.trial_type == "message"]
 
 
-def test_a_model_learned_on_real_rem_reads_other_real_rem_better(shared_data):
-    """Learned on the first 300 s of real REM EOG, read on messages injected into the next 300 s:
-    more blocks read as the sender's level than the hand-built levels do."""
+@pytest.fixture(scope="module")
+def real_rem(shared_data):
+    """The real REM EOG (yasa, 600 s): E1 − E2 (V), its rate (Hz), and a model learned on its last 300 s."""
     from tests.conftest import real_file
 
     d = np.load(real_file(shared_data, "yasa/eog_rem_256Hz_first600s.npz"))
     x = np.asarray(d["data"], float) * 1e-6
     fs = float(d["sf"])
     h = x[0] - x[1]
-    half = h.size // 2
-    swing = 800e-6
-    learned = learn_eye_model([h[:half]], fs, swing, messages=200, seed=3)
+    return h, fs, learn_eye_model([h[int(300 * fs) :]], fs, 800e-6, messages=300, seed=0)
+
+
+def test_a_model_learned_on_real_rem_reads_other_real_rem_better(real_rem):
+    """Learned on the last 300 s of real REM EOG, read on messages injected into the first 300 s:
+    more blocks read as the sender's level than the hand-built levels do."""
+    h, fs, learned = real_rem
     xs, ys = [], []
     rng = np.random.default_rng(7)
     for _ in range(4):
-        bx, by = injected_blocks(h[half:], fs, swing, rng)
+        bx, by = injected_blocks(h[: int(300 * fs)], fs, 800e-6, rng)
         xs += bx
         ys += by
     truth = np.concatenate(ys)
@@ -189,3 +193,23 @@ def test_a_model_learned_on_real_rem_reads_other_real_rem_better(shared_data):
     by_hand = np.concatenate([level_class(b) for b in xs])
     assert truth.size > 5000
     assert np.mean(by_model == truth) > np.mean(by_hand == truth) + 0.01
+
+
+@pytest.mark.parametrize(("seed", "spelled"), [(0, "WK"), (1, "MK")])
+def test_a_dreamers_model_reads_a_word_natural_rems_spoiled(shared_data, real_rem, seed, spelled):
+    # Real REM EOG (100-160 s) with an "OK" whose first dash natural REMs spoil: read with the
+    # hand-built emission it spells a non-word; with the model learned on other minutes of this
+    # sleeper's REM sleep (300-600 s) it reads "OK", without any lexicon.
+    from tests.detect.test_eye_messages import real_rem_ok
+
+    _, _, learned = real_rem
+    data, fs, _ = real_rem_ok(shared_data, seed)
+    info = SourceInfo(("E1", "E2"), ("eog", "eog"), fs)
+
+    def messages(model):
+        res = detect_array(data, info, "E1", "E2", calibration=Calibration(800e-6), eye_code="morse",
+                           rem_events=False, eye_model=model)
+        return [e.value for e in res.events if e.trial_type == "message"]
+
+    assert messages(None) == [spelled]
+    assert messages(learned) == ["OK"]

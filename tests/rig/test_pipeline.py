@@ -408,3 +408,29 @@ def test_a_relayed_correction_is_presented_as_one(tmp_path: Path) -> None:
     with_design.cues.pump(30.0)
     assert [(e.trial_type, e.value, e.data["revises"]) for e in events] == [("relay_in", "FLY", "F")]
     assert with_design.cues.drain() == [] and with_design.policy.awaiting == [(2, 10.0)]
+
+
+def test_the_rigs_detectors_read_with_the_dreamers_eye_model(tmp_path) -> None:
+    # `dreamlink rig --events detect --eye-model`: the detector stage reads eye-Morse with the model.
+    from dreamlink.detect.eye_emission import LearnedEmission, learn_eye_model
+    from dreamlink.hypnogram import Hypnogram
+    from dreamlink.link import eye_code
+    from dreamlink.rig.pipeline import DetectorStage
+    from dreamlink.sim.night import simulate_night
+    from dreamlink.sources.base import SourceInfo
+    from tests.detect import synth
+
+    rem = simulate_night(None, seed=5, sfreq=synth.FS, hypnogram=Hypnogram(np.array(["R"] * 6)))
+    e1_e2 = rem.get_data()[[rem.info.index("E1-M2"), rem.info.index("E2-M2")]]
+    model = learn_eye_model([e1_e2[0] - e1_e2[1]], synth.FS, synth.SWING, messages=40, seed=2)
+    e1, e2, _ = synth.eog(synth.centre(3) + eye_code.eye_morse("GO", 0.5) + synth.centre(8), seed=36)
+    data = np.vstack([e1, e2])
+    info = SourceInfo(("E1", "E2"), ("eog", "eog"), synth.FS)
+    stage = DetectorStage(info, swing=synth.SWING, eye_model=model)
+    assert isinstance(stage._pipe.eye_decoder.emission, LearnedEmission)
+    assert stage._pipe.eye_decoder.emission.model is model
+    out: list[Event] = []
+    step = int(synth.FS)
+    for i in range(0, data.shape[1], step):
+        out += stage.update(Chunk(data[:, i : i + step], i, synth.FS))
+    assert [e.value for e in out if e.trial_type == "message"] == ["GO"]

@@ -89,6 +89,13 @@ RELAY_CODES: dict[str, tuple[str, ...] | None] = {
     help="The dreamer's eye-swing calibration (JSON from the detect calibration) for --events detect.",
 )
 @click.option(
+    "--eye-model",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="The dreamer's learned eye model (.npz from `dreamlink detect --learn-eye-model`) for --events "
+    "detect: eye messages are read with it.",
+)
+@click.option(
     "--ready-after",
     default=60.0,
     show_default=True,
@@ -178,6 +185,7 @@ def command(
     relay_codes: str,
     events_mode: str,
     calibration: str | None,
+    eye_model: str | None,
     ready_after: float,
     require_signal: bool,
     receipt: str,
@@ -229,6 +237,13 @@ def command(
         advice = hold_advice(eye_calibration)
         if advice is not None:  # for the operator, before the dreamer falls asleep
             click.echo(f"note: the dreamer's calibration: {advice}", err=True)
+    learned_eye = None
+    if eye_model:
+        if events_mode != "detect":
+            raise ConfigError("--eye-model is read by the detectors: it goes with --events detect")
+        from dreamlink.detect.eye_emission import load_eye_model
+
+        learned_eye = load_eye_model(eye_model)
     cue_cal = None
     if cue_calibration:
         from dreamlink.cues.safety import Calibration
@@ -262,6 +277,7 @@ def command(
         record_dir=None if no_record else out_dir,
         linger_sec=linger if server else 0.0,
         swing=swing,
+        eye_model=learned_eye,
         design=loaded_design,
         cue_output=cue_output,
         cue_clock=cue_clock,

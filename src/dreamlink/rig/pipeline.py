@@ -184,10 +184,12 @@ class DetectorStage:
     messages, REMs, EMG codes, arousals) on the rig's channels.
 
     The horizontal EOG is ``E1 − E2`` (the first two ``eog`` channels), EMG the first ``emg`` channel,
-    EEG the first ``eeg`` channel. Event onsets are shifted by ``t0`` (the resume time).
+    EEG the first ``eeg`` channel. Event onsets are shifted by ``t0`` (the resume time). With an
+    ``eye_model`` (:mod:`dreamlink.detect.eye_emission`) eye messages are read with the dreamer's
+    learned emission.
     """
 
-    def __init__(self, info: SourceInfo, swing: float, t0: float = 0.0) -> None:
+    def __init__(self, info: SourceInfo, swing: float, t0: float = 0.0, eye_model: Any = None) -> None:
         from dreamlink.detect.calibration import Calibration
         from dreamlink.detect.pipeline import DetectorPipeline
 
@@ -205,6 +207,7 @@ class DetectorStage:
             emg=emg[0] if emg else None,
             eeg=eeg[0] if eeg else None,
             rem_events=False,
+            eye_model=eye_model,
         )
 
     def observe(self, event: Event) -> None:
@@ -249,7 +252,12 @@ SIM_SWING_V = 600e-6
 
 
 def build_event_stages(
-    mode: str, source: Source, info: SourceInfo, start: float = 0.0, swing: float | None = None
+    mode: str,
+    source: Source,
+    info: SourceInfo,
+    start: float = 0.0,
+    swing: float | None = None,
+    eye_model: Any = None,
 ) -> list[EventStage]:
     """The event stages for ``mode``.
 
@@ -263,6 +271,8 @@ def build_event_stages(
     swing : float | None
         The dreamer's calibrated full eye swing in volts (``detect``); default for simulated
         sources :data:`SIM_SWING_V`.
+    eye_model : EyeModel | None
+        The dreamer's learned eye model (``detect``; :mod:`dreamlink.detect.eye_emission`).
     """
     night = getattr(source, "night", None)
     if mode == "none":
@@ -287,7 +297,7 @@ def build_event_stages(
             if night is None:
                 raise ConfigError("--events detect needs --calibration FILE (the dreamer's eye swing)")
             swing = SIM_SWING_V
-        detectors = DetectorStage(info, swing, t0=start)
+        detectors = DetectorStage(info, swing, t0=start, eye_model=eye_model)
         # the stager runs first on each chunk; its stages open/close the detectors' EMG gate
         return [StagerStage(info, t0=start, on_stage=detectors.observe), detectors]
     raise ConfigError(f"unknown --events {mode!r}; choose truth, stager, detect or none")
@@ -681,6 +691,8 @@ class RigPipeline:
     linger_sec : float
         At the end of the source, keep the link this long while sent messages wait for an
         acknowledgement (wall seconds).
+    eye_model : EyeModel | None
+        The dreamer's learned eye model for ``events_mode="detect"`` (:func:`build_event_stages`).
     design : Design | None
         A validated dream design (:func:`dreamlink.designs.load_design`). With a design, the design
         decides what to relay, how to present a relayed message and when it is acknowledged (a ``relay``
@@ -719,6 +731,7 @@ class RigPipeline:
         relay_cue: str = "speech",
         wav_rate: float = 8000.0,
         swing: float | None = None,
+        eye_model: Any = None,
         design: Any = None,
         linger_sec: float = 0.0,
         on_chunk: Callable[[int], None] | None = None,
@@ -740,6 +753,7 @@ class RigPipeline:
         self.paused = False
         self.inbox: queue.Queue[dict[str, Any]] = link.incoming if link is not None else queue.Queue()
         self.swing = swing
+        self.eye_model = eye_model
         self.design = design
         self.driver: DesignDriver | None = None
         self.linger_sec = float(linger_sec)
@@ -929,7 +943,9 @@ class RigPipeline:
             )
         info = self.source.info
         sfreq = info.sfreq
-        stages = build_event_stages(self.events_mode, source, info, start=resume / sfreq, swing=self.swing)
+        stages = build_event_stages(
+            self.events_mode, source, info, start=resume / sfreq, swing=self.swing, eye_model=self.eye_model
+        )
         run_no = int(self.outbox.get("runs", 0)) + 1
         self.cues = self._open_cues(source, run_no, resume / sfreq)
         if control.get("aborted"):
