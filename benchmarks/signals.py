@@ -59,6 +59,7 @@ DATA = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT / "src"))
 
 from dreamlink.detect.calibration import ADVISED_HOLD_SEC, Calibration  # noqa: E402
+from dreamlink.detect.eye_emission import EyeModel  # noqa: E402
 from dreamlink.detect.eye_messages import LEXICON_MAX_EDITS, LEXICON_NONWORD_BLOCKS  # noqa: E402
 from dreamlink.detect.eye_reading import decode_eye_morse_path  # noqa: E402
 from dreamlink.detect.eye_sweeps import EyeSignalDetector  # noqa: E402
@@ -449,12 +450,14 @@ def run_pass(
     vocabulary: tuple[str, ...] = (),
     lexicon: str | None = None,
     texts: str = "words",
+    eye_model: EyeModel | None = None,
 ) -> tuple[np.ndarray, list[Truth], Calibration]:
     """One pass: a simulated person's signals of one kind injected into ``bg`` and detected live.
 
     Scores the detections into ``sc``; returns the injected data, the truths and the calibration.
     With a ``vocabulary`` eye-Morse is read as its words (a question's choices), with a ``lexicon``
-    free text may be read as its words; ``texts`` says what eye-Morse is sent (:func:`inject_eye`).
+    free text may be read as its words; ``texts`` says what eye-Morse is sent (:func:`inject_eye`);
+    with an ``eye_model`` eye messages are read with that learned emission.
     """
     a_v = rng.uniform(150e-6, 250e-6)
     calib = Calibration(4 * a_v * rng.uniform(0.9, 1.1))
@@ -478,6 +481,7 @@ def run_pass(
         # backgrounds, where the REM gate would (rightly) refuse them. Sensitivity is
         # measured with the gate open; the false-signal table shows the gate's effect.
         emg_gate="off",
+        eye_model=eye_model,
     )
     score(res.events, truths, kind, sc)
     sc.minutes += bg.minutes
