@@ -56,9 +56,6 @@ import signals  # noqa: E402  (also puts the package's src on the path)
 from dreamlink.detect import eye_emission, eye_hsmm, pipeline  # noqa: E402
 from dreamlink.detect.eye_reading import decode_eye_morse_path, morse_body_blocks  # noqa: E402
 
-FIRST, SECOND = "real REM 0-300 s", "real REM 300-600 s"
-#: The full swing (V) the models are learned for: the middle of the benchmark's senders (600–1000 µV).
-LEARN_SWING_V = 800e-6
 #: Emissions compared, by name: share of the hand-built cost (1 = the hand-built emission alone).
 SHARES = {"hand-built": 1.0, "learned": 0.0, "mixed (default)": eye_emission.HAND_SHARE}
 
@@ -76,19 +73,8 @@ class Body:
 
 
 def real_halves() -> dict[str, signals.Background]:
-    """The real REM EOG (yasa) cut into its first and second 300 s."""
-    full = signals.load_backgrounds()[0]
-    n = full.data.shape[1] // 2
-    return {
-        FIRST: signals.Background(FIRST, full.data[:, :n], full.sfreq, False, "REM"),
-        SECOND: signals.Background(SECOND, full.data[:, n:], full.sfreq, False, "REM"),
-    }
-
-
-def learn(half: signals.Background, messages: int) -> eye_emission.EyeModel:
-    """The eye model learned from one half's E1 − E2 (as ``dreamlink detect --learn-eye-model``)."""
-    h = half.data[0] - half.data[1]
-    return eye_emission.learn_eye_model([h], half.sfreq, LEARN_SWING_V, messages=messages, source=half.name)
+    """The real REM EOG (yasa) cut into its first and second 300 s, by name."""
+    return {half.name: half for half in signals.rem_halves(signals.load_backgrounds()[0])}
 
 
 def bodies(bg: signals.Background, seed: int) -> Iterator[Body]:
@@ -131,6 +117,12 @@ def decoders_share(share: float) -> Iterator[None]:
         yield
     finally:
         pipeline.LearnedEmission = made  # type: ignore[assignment]
+
+
+def learn(half: signals.Background, messages: int) -> eye_emission.EyeModel:
+    """The eye model learned from one half (``signals.learn_half_model`` with ``messages``)."""
+    h, swing = half.data[0] - half.data[1], signals.EYE_MODEL_SWING_V
+    return eye_emission.learn_eye_model([h], half.sfreq, swing, messages, source=half.name)
 
 
 def body_row(train_on: str, test_on: str, messages: int, test_seeds: list[int]) -> dict:
@@ -246,7 +238,8 @@ def main() -> None:
         print(f"skipped: the real REM EOG is not in {signals.DATA} (see its README)")
         return
     test_seeds = list(range(args.first_test_seed, args.first_test_seed + args.test_seeds))
-    rows = [(FIRST, SECOND), (SECOND, FIRST)]
+    first, second = real_halves()
+    rows = [(first, second), (second, first)]
     with ProcessPoolExecutor(args.workers) as pool:
         futures = [pool.submit(body_row, a, b, args.messages, test_seeds) for a, b in rows]
         if not args.no_pipeline:

@@ -290,7 +290,14 @@ def test_learn_an_eye_model_then_read_with_it(run_cli, rem_edf, tmp_path):
     )
     assert code == 0, stderr
     assert f"eye model: {model} (learned from 3 min of REM EOG, rem.edf)" in stdout
+    assert "learn it again" not in stderr
     assert [e.value for e in read_events_tsv(out) if e.trial_type == "message"] == ["HI"]
+
+    other = Calibration(2 * synth.SWING).save(tmp_path / "other.json")  # another person, or electrodes
+    code, _, stderr = run_cli("detect", str(night), "--eog", "E1-M2", "--eog-right", "E2-M2", "--calibration",
+                              str(other), "--eye-model", str(model), "--out", str(out))
+    assert code == 0, stderr
+    assert "the eye model was learned for a swing of 600 µV, this night's is 1200 µV" in stderr
 
 
 @pytest.mark.parametrize(

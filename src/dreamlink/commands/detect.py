@@ -261,6 +261,13 @@ def command(
         minutes = float(eye_model.meta.get("rem_seconds", 0.0)) / 60.0
         source = f", {eye_model.meta['source']}" if eye_model.meta.get("source") else ""
         click.echo(f"eye model: {eye_model_path} (learned from {minutes:.0f} min of REM EOG{source})")
+        learned_swing = float(eye_model.meta.get("swing_v", 0.0))
+        if learned_swing > 0 and not 0.7 < res.calibration.swing / learned_swing < 1.4:
+            click.echo(
+                f"note: the eye model was learned for a swing of {learned_swing * 1e6:.0f} µV, this night's "
+                f"is {res.calibration.swing * 1e6:.0f} µV: learn it again with this calibration",
+                err=True,
+            )
     for note in res.notes:
         if "EMG twitches" in note:
             click.echo(f"note: {note}")

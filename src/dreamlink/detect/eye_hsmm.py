@@ -12,7 +12,9 @@ its squared distance from its segment's level (capped, so a natural REM spike co
 than a mismatch), each segment a log-normal penalty on its duration, and the Viterbi algorithm
 finds the cheapest sequence exactly (Rabiner 1989; explicit durations: Yu 2010). A brief natural
 movement cannot become a symbol (it is far shorter than two 1-unit fixations) and cannot delete
-one (a 1-unit fixation at a side costs a lot as centre).
+one (a 1-unit fixation at a side costs a lot as centre). A decoder may score blocks with a dreamer's
+learned emission instead (:mod:`dreamlink.detect.eye_emission`): every reading made inside
+:func:`reading_with` uses it.
 
 The grammar of an eye-Morse body, as segment states::
 
