@@ -59,7 +59,7 @@ DATA = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT / "src"))
 
 from dreamlink.detect.calibration import ADVISED_HOLD_SEC, Calibration  # noqa: E402
-from dreamlink.detect.eye_emission import EyeModel  # noqa: E402
+from dreamlink.detect.eye_emission import EyeModel, learn_eye_model  # noqa: E402
 from dreamlink.detect.eye_messages import LEXICON_MAX_EDITS, LEXICON_NONWORD_BLOCKS  # noqa: E402
 from dreamlink.detect.eye_reading import decode_eye_morse_path  # noqa: E402
 from dreamlink.detect.eye_sweeps import EyeSignalDetector  # noqa: E402
@@ -75,6 +75,9 @@ PASSES = {"lrlr": 3, "count": 4, "eye_morse": 5, "emg_yes_no": 2, "emg_morse": 2
 EYE_MORSE_PASSES = PASSES["eye_morse"]
 EYE_MESSAGES = ("count", "eye_morse")
 WORDS = ["HI", "YES", "NO", "OK", "SOS", "LUCID", "FLY", "DREAM", "E", "T", "I AM", "GO UP", "RED", "SEA"]
+#: The full swing (V) the dreamer's eye models of the adapted REM draws are learned for: the middle of
+#: the senders' 600-1000 µV (:func:`learn_half_model`).
+EYE_MODEL_SWING_V = 800e-6
 #: Draws of REM eye-Morse sending non-words (random letters: codes, call signs), read with and
 #: without the English lexicon: what the lexicon costs text that is no word.
 NONWORD_DRAWS = 4
@@ -552,6 +555,33 @@ def rem_morse_draw(bg: Background, seed: int) -> tuple[Score, int, int]:
     return sc, body_errors, body_chars
 
 
+def rem_halves(bg: Background) -> list[Background]:
+    """A background cut into its first and second halves (the real REM EOG: 300 s each)."""
+    n = bg.data.shape[1] // 2
+    minutes = n / bg.sfreq / 60.0
+    return [
+        Background(f"{bg.name}, {part}", data, bg.sfreq, bg.has_emg, bg.kind)
+        for part, data in ((f"0-{minutes * 60:.0f} s", bg.data[:, :n]),
+                           (f"{minutes * 60:.0f}-{2 * minutes * 60:.0f} s", bg.data[:, n:]))
+    ]  # fmt: skip
+
+
+def learn_half_model(half: Background) -> EyeModel:
+    """The dreamer's eye model learned from one half of the REM EOG, as ``dreamlink detect
+    --learn-eye-model`` learns it (its default messages, for a swing of :data:`EYE_MODEL_SWING_V`)."""
+    return learn_eye_model([half.data[0] - half.data[1]], half.sfreq, EYE_MODEL_SWING_V, source=half.name)
+
+
+def adapted_draw(half: Background, model: EyeModel | None, seed: int) -> Score:
+    """A draw of REM eye-Morse on one half of the REM EOG (as many passes as the main table, its own
+    seed), read with ``model`` (the other half's eye model) or the hand-built emission (``None``)."""
+    rng = np.random.default_rng(seed)
+    sc = Score()
+    for _ in range(EYE_MORSE_PASSES):
+        run_pass(half, "eye_morse", rng, sc, eye_model=model)
+    return sc
+
+
 def false_counts(events, emg: bool) -> dict[str, int]:
     """Messages on un-injected data: decoded ones (ok) and explicit 'unreadable' ones."""
 
@@ -585,6 +615,11 @@ def main() -> None:
         type=int,
         default=8,
         help="more draws of the REM eye-Morse and count rows (50-75 messages each: noisy); 0 skips them",
+    )
+    ap.add_argument(
+        "--no-eye-model",
+        action="store_true",
+        help="skip the REM eye-Morse draws read with the dreamer's learned eye model (cross-fitted halves)",
     )
     ap.add_argument(
         "--emg-draws",
@@ -634,6 +669,23 @@ def main() -> None:
                     f"  .. eye_morse REM draw {len(draws)}/{len(seeds)}  ({time.time() - t_start:5.0f} s)",
                     file=sys.stderr,
                 )
+
+    # The same draws on each half of the REM EOG, read with the hand-built emission and with the eye
+    # model learned on the other half (cross-fitted: other minutes of this sleeper's REM sleep).
+    adapted: dict[tuple[int, bool], list[Score]] = {}
+    if args.rem_draws > 0 and "eye_morse" in passes and not args.no_eye_model:
+        halves = rem_halves(bgs[0])
+        with ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
+            models = list(pool.map(learn_half_model, halves))
+            print(f"  .. eye models of each REM half  ({time.time() - t_start:5.0f} s)", file=sys.stderr)
+            jobs_a = [(i, use, seed) for seed in seeds for i in (0, 1) for use in (False, True)]
+            found = pool.map(
+                adapted_draw, [halves[i] for i, _, _ in jobs_a],
+                [models[1 - i] if use else None for i, use, _ in jobs_a], [seed for *_, seed in jobs_a],
+            )  # fmt: skip
+            for (i, use, _), sc in zip(jobs_a, found, strict=True):
+                adapted.setdefault((i, use), []).append(sc)
+        print(f"  .. adapted REM eye-Morse draws  ({time.time() - t_start:5.0f} s)", file=sys.stderr)
 
     # The REM count row, drawn as often (its ~75 answers give a noisy exact rate and p99).
     count_draws: list[Score] = []
@@ -813,6 +865,8 @@ def main() -> None:
         print_rem_draws(draws, bgs[0], main_rem)
         print_words_draws(draws, words_draws, bgs[0], yes_no_draws)
         print_lexicon_draws(lexicon_draws, bgs[0])
+    if adapted:
+        print_adapted_draws(adapted, rem_halves(bgs[0]), models)
     if cmp is None:
         print(f"(tuning run: false signals skipped; {time.time() - t_start:.0f} s, seed {args.seed})")
         return
@@ -1042,6 +1096,48 @@ def print_lexicon_draws(draws: dict[tuple[bool, str | None], list[Score]], bg: B
         f"lexicon words within {LEXICON_MAX_EDITS} Morse edits of it and takes the one that explains "
         f"its gaze trace best, the non-word paying {LEXICON_NONWORD_BLOCKS:g} blocks "
         "(eye_messages._in_lexicon); the right / wrong column counts those re-readings."
+    )
+
+
+def print_adapted_draws(
+    adapted: dict[tuple[int, bool], list[Score]], halves: list[Background], models: list[EyeModel]
+) -> None:
+    """The REM eye-Morse draws on each half of the REM EOG, hand-built emission against the eye model
+    learned on the other half."""
+    print()
+    print(f"## Eye-Morse on each half of the REM EOG read with the dreamer's eye model: the same "
+          f"{len(next(iter(adapted.values())))} draw seeds")
+    print()
+    print("| read on | emission | messages | characters | sensitivity | CER "
+          "| CER per draw min / median / max | exact | false in injected runs | latency p50 / p95 / p99 (s) "
+          "| later than 0.5 s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    rows = [(halves[i].name, use, adapted[(i, use)]) for i in (0, 1) for use in (False, True)]
+    rows += [("both halves", use, adapted[(0, use)] + adapted[(1, use)]) for use in (False, True)]
+    for name, use, scores in rows:
+        total = _summed(scores)
+        per_draw = [sc.char_errors / max(1, sc.chars) for sc in scores]
+        late = sum(1 for t in total.latencies if t > 0.5)
+        emission = "eye model of the other half" if use else "hand-built"
+        print(
+            f"| {name} | {emission} | {total.trials} | {total.chars} "
+            f"| {total.detected / max(1, total.trials):.1%} "
+            f"| {total.char_errors / max(1, total.chars):.1%} | {_spread(per_draw)} "
+            f"| {total.exact / max(1, total.trials):.1%} | {total.false_in_injected} "
+            f"| {_latency_quantiles(total.latencies)} | {late} |"
+        )
+    print()
+    learned = "; ".join(
+        f"{m.meta['source']}: {m.meta['messages']} messages, held-out blocks "
+        f"{m.meta['held_out_accuracy']:.1%} (hand-built levels {m.meta['held_out_accuracy_hand']:.1%})"
+        for m in models
+    )
+    print(
+        "Each half (300 s) is read with the eye model `dreamlink detect --learn-eye-model` learns from the "
+        f"other half (random letters injected, swing {EYE_MODEL_SWING_V * 1e6:.0f} µV; the draws send "
+        "words): "
+        "a model of this sleeper from other minutes of their REM sleep, as one learned from the night "
+        f"before would be. Models: {learned}."
     )
 
 
