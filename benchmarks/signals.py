@@ -572,13 +572,13 @@ def learn_half_model(half: Background) -> EyeModel:
     return learn_eye_model([half.data[0] - half.data[1]], half.sfreq, EYE_MODEL_SWING_V, source=half.name)
 
 
-def adapted_draw(half: Background, model: EyeModel | None, seed: int) -> Score:
-    """A draw of REM eye-Morse on one half of the REM EOG (as many passes as the main table, its own
-    seed), read with ``model`` (the other half's eye model) or the hand-built emission (``None``)."""
+def adapted_draw(half: Background, model: EyeModel | None, seed: int, kind: str = "eye_morse") -> Score:
+    """A draw of REM eye-Morse or counts on one half of the REM EOG (as many passes as the main table,
+    its own seed), read with ``model`` (the other half's eye model) or the hand-built emission (``None``)."""
     rng = np.random.default_rng(seed)
     sc = Score()
-    for _ in range(EYE_MORSE_PASSES):
-        run_pass(half, "eye_morse", rng, sc, eye_model=model)
+    for _ in range(PASSES[kind]):
+        run_pass(half, kind, rng, sc, eye_model=model)
     return sc
 
 
@@ -672,20 +672,23 @@ def main() -> None:
 
     # The same draws on each half of the REM EOG, read with the hand-built emission and with the eye
     # model learned on the other half (cross-fitted: other minutes of this sleeper's REM sleep).
-    adapted: dict[tuple[int, bool], list[Score]] = {}
-    if args.rem_draws > 0 and "eye_morse" in passes and not args.no_eye_model:
+    adapted: dict[tuple[str, int, bool], list[Score]] = {}
+    adapted_kinds = [k for k in EYE_MESSAGES if k in passes]
+    if args.rem_draws > 0 and adapted_kinds and not args.no_eye_model:
         halves = rem_halves(bgs[0])
         with ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
             models = list(pool.map(learn_half_model, halves))
             print(f"  .. eye models of each REM half  ({time.time() - t_start:5.0f} s)", file=sys.stderr)
-            jobs_a = [(i, use, seed) for seed in seeds for i in (0, 1) for use in (False, True)]
+            both = [(i, use) for i in (0, 1) for use in (False, True)]
+            jobs_a = [(kind, i, use, seed) for kind in adapted_kinds for seed in seeds for i, use in both]
             found = pool.map(
-                adapted_draw, [halves[i] for i, _, _ in jobs_a],
-                [models[1 - i] if use else None for i, use, _ in jobs_a], [seed for *_, seed in jobs_a],
+                adapted_draw, [halves[i] for _, i, _, _ in jobs_a],
+                [models[1 - i] if use else None for _, i, use, _ in jobs_a], [j[3] for j in jobs_a],
+                [j[0] for j in jobs_a],
             )  # fmt: skip
-            for (i, use, _), sc in zip(jobs_a, found, strict=True):
-                adapted.setdefault((i, use), []).append(sc)
-        print(f"  .. adapted REM eye-Morse draws  ({time.time() - t_start:5.0f} s)", file=sys.stderr)
+            for (kind, i, use, _), sc in zip(jobs_a, found, strict=True):
+                adapted.setdefault((kind, i, use), []).append(sc)
+        print(f"  .. REM draws read with the eye models  ({time.time() - t_start:5.0f} s)", file=sys.stderr)
 
     # The REM count row, drawn as often (its ~75 answers give a noisy exact rate and p99).
     count_draws: list[Score] = []
@@ -1100,32 +1103,39 @@ def print_lexicon_draws(draws: dict[tuple[bool, str | None], list[Score]], bg: B
 
 
 def print_adapted_draws(
-    adapted: dict[tuple[int, bool], list[Score]], halves: list[Background], models: list[EyeModel]
+    adapted: dict[tuple[str, int, bool], list[Score]], halves: list[Background], models: list[EyeModel]
 ) -> None:
-    """The REM eye-Morse draws on each half of the REM EOG, hand-built emission against the eye model
-    learned on the other half."""
+    """The REM eye-Morse and count draws on each half of the REM EOG, hand-built emission against the
+    eye model learned on the other half."""
+    kinds = list(dict.fromkeys(kind for kind, _, _ in adapted))
     print()
-    print(f"## Eye-Morse on each half of the REM EOG read with the dreamer's eye model: the same "
+    print(f"## Eye messages on each half of the REM EOG read with the dreamer's eye model: the same "
           f"{len(next(iter(adapted.values())))} draw seeds")
     print()
-    print("| read on | emission | messages | characters | sensitivity | CER "
+    print("| signal | read on | emission | messages | characters | sensitivity | CER (eye-Morse) "
           "| CER per draw min / median / max | exact | false in injected runs | latency p50 / p95 / p99 (s) "
           "| later than 0.5 s |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
-    rows = [(halves[i].name, use, adapted[(i, use)]) for i in (0, 1) for use in (False, True)]
-    rows += [("both halves", use, adapted[(0, use)] + adapted[(1, use)]) for use in (False, True)]
-    for name, use, scores in rows:
-        total = _summed(scores)
-        per_draw = [sc.char_errors / max(1, sc.chars) for sc in scores]
-        late = sum(1 for t in total.latencies if t > 0.5)
-        emission = "eye model of the other half" if use else "hand-built"
-        print(
-            f"| {name} | {emission} | {total.trials} | {total.chars} "
-            f"| {total.detected / max(1, total.trials):.1%} "
-            f"| {total.char_errors / max(1, total.chars):.1%} | {_spread(per_draw)} "
-            f"| {total.exact / max(1, total.trials):.1%} | {total.false_in_injected} "
-            f"| {_latency_quantiles(total.latencies)} | {late} |"
-        )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for kind in kinds:
+        rows = [(halves[i].name, use, adapted[(kind, i, use)]) for i in (0, 1) for use in (False, True)]
+        for use in (False, True):
+            rows.append(("both halves", use, adapted[(kind, 0, use)] + adapted[(kind, 1, use)]))
+        for name, use, scores in rows:
+            total = _summed(scores)
+            morse = kind == "eye_morse"
+            per_draw = [sc.char_errors / max(1, sc.chars) if morse else sc.exact / max(1, sc.trials)
+                        for sc in scores]  # fmt: skip
+            late = sum(1 for t in total.latencies if t > 0.5)
+            emission = "eye model of the other half" if use else "hand-built"
+            cer = f"{total.char_errors / max(1, total.chars):.1%}" if morse else "—"
+            print(
+                f"| {kind} | {name} | {emission} | {total.trials} | {total.chars if morse else '—'} "
+                f"| {total.detected / max(1, total.trials):.1%} | {cer} | {_spread(per_draw)} "
+                f"| {total.exact / max(1, total.trials):.1%} | {total.false_in_injected} "
+                f"| {_latency_quantiles(total.latencies)} | {late} |"
+            )
+    print()
+    print("Per draw: CER for eye-Morse, exact rate for counts.")
     print()
     learned = "; ".join(
         f"{m.meta['source']}: {m.meta['messages']} messages, held-out blocks "

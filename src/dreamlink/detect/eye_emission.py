@@ -219,7 +219,8 @@ class LearnedEmission:
 
 
 def random_text(rng: np.random.Generator) -> str:
-    """1–5 random letters, now and then two words: what a sender might key, no vocabulary learned."""
+    """A word of 1–3 random letters, one time in five two of them: what a sender might key, without
+    teaching the model any vocabulary."""
     letters = list("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
     words = [
         "".join(rng.choice(letters, size=int(rng.integers(1, 4)))) for _ in range(1 + (rng.random() < 0.2))
