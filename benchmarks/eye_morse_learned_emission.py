@@ -54,7 +54,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import signals  # noqa: E402  (also puts the package's src on the path)
 from dreamlink.detect import eye_emission, eye_hsmm, pipeline  # noqa: E402
-from dreamlink.detect.eye_reading import decode_eye_morse_path, morse_body_blocks  # noqa: E402
+from dreamlink.detect.eye_reading import decode_eye_morse_path  # noqa: E402
 
 #: Emissions compared, by name: share of the hand-built cost (1 = the hand-built emission alone).
 SHARES = {"hand-built": 1.0, "learned": 0.0, "mixed (default)": eye_emission.HAND_SHARE}
@@ -95,12 +95,7 @@ def bodies(bg: signals.Background, seed: int) -> Iterator[Body]:
 
 def blocks_and_labels(body: Body) -> tuple[np.ndarray, np.ndarray] | None:
     """The body's blocked level (as the reader sees it) and the sender's level class per block."""
-    _, found = morse_body_blocks(body.times, body.levels, body.half_v, body.hold)
-    if found is None:
-        return None
-    x, _, _ = eye_hsmm._blocks(found[1], body.times)
-    truth, _, _ = eye_hsmm._blocks(body.true_x, body.times)
-    return x, eye_emission.level_class(truth)
+    return eye_emission.labelled_blocks(body.times, body.levels, body.true_x, body.half_v, body.hold)
 
 
 def emission_of(model: eye_emission.EyeModel, share: float) -> eye_hsmm.Emission | None:

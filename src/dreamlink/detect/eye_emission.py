@@ -268,14 +268,27 @@ def injected_blocks(
     xs, ys = [], []
     for start, end, half, hold in bodies:
         inside = (times >= start) & (times <= end)
-        _, found = morse_body_blocks(times[inside], levels[inside], half, hold)
-        if found is None:
-            continue
-        x, _, _ = eye_hsmm._blocks(found[1], times[inside])
-        sender, _, _ = eye_hsmm._blocks(np.interp(times[inside], sample_times, truth), times[inside])
-        xs.append(x)
-        ys.append(level_class(sender))
+        sender = np.interp(times[inside], sample_times, truth)
+        found = labelled_blocks(times[inside], levels[inside], sender, half, hold)
+        if found is not None:
+            xs.append(found[0])
+            ys.append(found[1])
     return xs, ys
+
+
+def labelled_blocks(
+    times: np.ndarray, levels: np.ndarray, sender: np.ndarray, half: float, hold: float
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """A message body's gaze level as the readers see it (blocked, centred, in half swings;
+    :func:`~dreamlink.detect.eye_reading.morse_body_blocks`) and the sender's level class per block
+    (:func:`level_class`), from the level (V) and the sender's gaze (half swings) at ``times`` (s),
+    the half swing (V) and the hold (s); ``None`` when the readers would find no trace."""
+    _, found = morse_body_blocks(times, levels, half, hold)
+    if found is None:
+        return None
+    x, _, _ = eye_hsmm._blocks(found[1], times)
+    truth, _, _ = eye_hsmm._blocks(sender, times)
+    return x, level_class(truth)
 
 
 def learn_eye_model(
